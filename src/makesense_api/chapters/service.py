@@ -1,0 +1,406 @@
+"""Chapter use-cases: create, read, list, update, move. Every call goes through `ctx.authz`."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from makesense_api.authz.policy import CHAPTER_MANAGE, CHAPTER_MEMBER_READ
+from makesense_api.chapters.models import Chapter, ChapterClosure, ChapterStatus
+from makesense_api.chapters.schemas import (
+    ChapterCreate,
+    ChapterUpdate,
+    ChapterView,
+    Contact,
+    TranslationIn,
+)
+from makesense_api.context import Ctx
+from makesense_api.kit.db import use_case
+from makesense_api.kit.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from makesense_api.kit.geo import near_clause
+from makesense_api.kit.i18n import localize
+from makesense_api.kit.pagination import Page, keyset_page
+from makesense_api.kit.schemas import parse, raise_if
+from makesense_api.kit.validation import (
+    coordinates_error,
+    country_error,
+    language_error,
+    normalize_language,
+    slug_error,
+    timezone_error,
+)
+
+TEXT_FIELDS = ("name", "description")
+
+
+@dataclass(frozen=True)
+class ChapterFilter:
+    """List filters; all optional and combined with AND."""
+
+    subtree: uuid.UUID | None = None
+    parent_id: uuid.UUID | None = None
+    country_code: str | None = None
+    kind: str | None = None
+    status: str | None = None
+    text: str | None = None
+    near: tuple[float, float, float] | None = None  # latitude, longitude, radius in km
+
+
+# -- reads -------------------------------------------------------------------------------
+
+
+def subtree_ids(root_id: uuid.UUID) -> sa.Select[tuple[uuid.UUID]]:
+    """Ids of the chapter and all its descendants: one indexed closure lookup."""
+    return select(ChapterClosure.descendant_id).where(ChapterClosure.ancestor_id == root_id)
+
+
+def visible_clause(ctx: Ctx) -> sa.ColumnElement[bool]:
+    """Which chapters the caller may see: open ones inside the token's reach; closed ones only
+    where the caller manages them."""
+    clause: sa.ColumnElement[bool] = col(Chapter.status) != ChapterStatus.CLOSED
+    managed = ctx.authz.chapters_where(CHAPTER_MANAGE)
+    if managed is not None:
+        clause = sa.or_(clause, col(Chapter.id).in_(managed))
+    reach = ctx.authz.reach_chapters()
+    if reach is not None:
+        clause = sa.and_(clause, col(Chapter.id).in_(reach))
+    return clause
+
+
+async def _views(ctx: Ctx, chapters: list[Chapter]) -> list[ChapterView]:
+    member_of = await ctx.authz.chapters_allowing(CHAPTER_MEMBER_READ, {c.id for c in chapters})
+    return [_view(ctx, c, c.id in member_of) for c in chapters]
+
+
+def _view(ctx: Ctx, chapter: Chapter, member: bool) -> ChapterView:
+    language, text = localize(
+        {"name": chapter.name, "description": chapter.description},
+        chapter.default_language,
+        chapter.translations,
+        ctx.languages,
+    )
+    contacts = [
+        Contact(c["kind"], c["value"], bool(c.get("private")))
+        for c in chapter.contacts
+        if member or not c.get("private")
+    ]
+    return ChapterView(
+        id=chapter.id,
+        slug=chapter.slug,
+        name=text["name"] or chapter.name,
+        description=text["description"],
+        language=language,
+        kind=chapter.kind,
+        parent_id=chapter.parent_id,
+        depth=chapter.depth,
+        country_code=chapter.country_code,
+        city=chapter.city,
+        timezone=chapter.timezone,
+        languages=list(chapter.languages),
+        latitude=chapter.latitude,
+        longitude=chapter.longitude,
+        status=chapter.status,
+        contacts=contacts,
+        created_at=chapter.created_at,
+        updated_at=chapter.updated_at,
+    )
+
+
+async def load_visible(ctx: Ctx, chapter_id: uuid.UUID) -> Chapter:
+    """The chapter row if the caller may see it, else NotFound."""
+    stmt = select(Chapter).where(Chapter.id == chapter_id, visible_clause(ctx))
+    chapter = (await ctx.session.exec(stmt)).first()
+    if chapter is None:
+        raise NotFound("chapter", chapter_id)
+    return chapter
+
+
+async def get(ctx: Ctx, chapter_id: uuid.UUID) -> ChapterView:
+    """One chapter by id."""
+    return (await _views(ctx, [await load_visible(ctx, chapter_id)]))[0]
+
+
+async def get_by_slug(ctx: Ctx, slug: str) -> ChapterView:
+    """One chapter by slug."""
+    stmt = select(Chapter).where(Chapter.slug == slug, visible_clause(ctx))
+    chapter = (await ctx.session.exec(stmt)).first()
+    if chapter is None:
+        raise NotFound("chapter", slug)
+    return (await _views(ctx, [chapter]))[0]
+
+
+async def get_many(ctx: Ctx, chapter_ids: list[uuid.UUID]) -> dict[uuid.UUID, ChapterView]:
+    """The visible chapters among `chapter_ids`, in one query (for batch loaders)."""
+    if not chapter_ids:
+        return {}
+    stmt = select(Chapter).where(col(Chapter.id).in_(chapter_ids), visible_clause(ctx))
+    views = await _views(ctx, list((await ctx.session.exec(stmt)).all()))
+    return {v.id: v for v in views}
+
+
+async def id_for_slug(ctx: Ctx, slug: str) -> uuid.UUID:
+    """Resolve a visible chapter's slug to its id."""
+    stmt = select(Chapter.id).where(Chapter.slug == slug, visible_clause(ctx))
+    found = (await ctx.session.exec(stmt)).first()
+    if found is None:
+        raise NotFound("chapter", slug)
+    return found
+
+
+def filter_clauses(flt: ChapterFilter) -> list[sa.ColumnElement[bool]]:
+    clauses: list[sa.ColumnElement[bool]] = []
+    if flt.subtree is not None:
+        clauses.append(col(Chapter.id).in_(subtree_ids(flt.subtree)))
+    if flt.parent_id is not None:
+        clauses.append(col(Chapter.parent_id) == flt.parent_id)
+    if flt.country_code is not None:
+        clauses.append(col(Chapter.country_code) == flt.country_code.upper())
+    if flt.kind is not None:
+        clauses.append(col(Chapter.kind) == flt.kind)
+    if flt.status is not None:
+        clauses.append(col(Chapter.status) == flt.status)
+    if flt.text:
+        pattern = f"%{flt.text.lower()}%"
+        clauses.append(
+            sa.or_(
+                sa.func.lower(Chapter.name).like(pattern),
+                col(Chapter.slug).like(pattern),
+                sa.func.lower(Chapter.city).like(pattern),
+            )
+        )
+    if flt.near is not None:
+        lat, lon, km = flt.near
+        raise_if([coordinates_error("near", lat, lon)])
+        if not 0 < km <= 20_000:
+            raise ValidationFailed.on("near.radius_km", "must be between 0 and 20000")
+        clauses.append(near_clause(col(Chapter.latitude), col(Chapter.longitude), lat, lon, km))
+    return clauses
+
+
+async def list_chapters(
+    ctx: Ctx, flt: ChapterFilter, after: str | None = None, limit: int = 20
+) -> Page[ChapterView]:
+    """Visible chapters matching the filter, ordered by slug."""
+    stmt = select(Chapter).where(visible_clause(ctx), *filter_clauses(flt))
+    page = await keyset_page(
+        ctx.session, stmt, [col(Chapter.slug)], lambda c: [c.slug], after, limit
+    )
+    return Page(await _views(ctx, page.items), page.has_next, page.end_cursor)
+
+
+async def count_chapters(ctx: Ctx, flt: ChapterFilter) -> int:
+    """How many visible chapters match the filter."""
+    stmt = select(sa.func.count()).select_from(Chapter).where(
+        visible_clause(ctx), *filter_clauses(flt)
+    )
+    return (await ctx.session.exec(stmt)).one()
+
+
+async def ancestors(ctx: Ctx, chapter_id: uuid.UUID) -> list[ChapterView]:
+    """The chain from the root down to the chapter's parent."""
+    await load_visible(ctx, chapter_id)
+    stmt = (
+        select(Chapter)
+        .join(ChapterClosure, col(ChapterClosure.ancestor_id) == Chapter.id)
+        .where(
+            ChapterClosure.descendant_id == chapter_id,
+            col(ChapterClosure.depth) > 0,
+            visible_clause(ctx),
+        )
+        .order_by(col(ChapterClosure.depth).desc())
+    )
+    return await _views(ctx, list((await ctx.session.exec(stmt)).all()))
+
+
+# -- writes ------------------------------------------------------------------------------
+
+
+def _translations(
+    translations: dict[str, TranslationIn], errors: list[FieldError]
+) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    for tag, values in translations.items():
+        normal = normalize_language(tag)
+        if normal is None:
+            errors.append(FieldError(f"translations.{tag}", "not a valid BCP 47 language tag"))
+        else:
+            clean[normal] = values.model_dump(exclude_none=True)
+    return clean
+
+
+def _check_fields(data: ChapterCreate | ChapterUpdate) -> list[FieldError]:
+    errors: list[FieldError | None] = []
+    if data.country_code is not None:
+        errors.append(country_error("country_code", data.country_code))
+    if data.timezone is not None:
+        errors.append(timezone_error("timezone", data.timezone))
+    if data.default_language is not None:
+        errors.append(language_error("default_language", data.default_language))
+    for i, tag in enumerate(data.languages or []):
+        errors.append(language_error(f"languages.{i}", tag))
+    if data.latitude is not None or data.longitude is not None:
+        errors.append(coordinates_error("latitude", data.latitude, data.longitude))
+    return [e for e in errors if e is not None]
+
+
+def _languages(tags: list[str]) -> list[str]:
+    return [normalize_language(t) or t for t in tags]
+
+
+async def _slug_taken(ctx: Ctx, slug: str) -> bool:
+    stmt = select(sa.func.count()).select_from(Chapter).where(Chapter.slug == slug)
+    return (await ctx.session.exec(stmt)).one() > 0
+
+
+async def _insert(ctx: Ctx, chapter: Chapter, parent: Chapter | None) -> None:
+    ctx.session.add(chapter)
+    await ctx.session.flush()
+    rows: list[dict[str, Any]] = [{"ancestor_id": chapter.id, "descendant_id": chapter.id, "depth": 0}]
+    if parent is not None:
+        parents = select(ChapterClosure.ancestor_id, ChapterClosure.depth).where(
+            ChapterClosure.descendant_id == parent.id
+        )
+        for ancestor_id, depth in (await ctx.session.exec(parents)).all():
+            rows.append({"ancestor_id": ancestor_id, "descendant_id": chapter.id, "depth": depth + 1})
+    await ctx.session.exec(sa.insert(ChapterClosure), params=rows)  # type: ignore[call-overload]
+
+
+def _new_chapter(data: ChapterCreate, parent: Chapter | None, errors: list[FieldError]) -> Chapter:
+    values = data.model_dump(
+        exclude={"translations", "contacts", "parent_id", "default_language", "languages"}
+    )
+    return Chapter(
+        **values,
+        parent_id=parent.id if parent else None,
+        depth=parent.depth + 1 if parent else 0,
+        default_language=normalize_language(data.default_language) or data.default_language,
+        translations=_translations(data.translations, errors),
+        contacts=[c.model_dump() for c in data.contacts],
+        languages=_languages(data.languages),
+    )
+
+
+async def create(ctx: Ctx, data: ChapterCreate | dict[str, Any]) -> ChapterView:
+    """Create a chapter under a parent the caller administers."""
+    data = parse(ChapterCreate, data)
+    async with use_case(ctx.session):
+        parent = (await ctx.session.exec(
+            select(Chapter).where(Chapter.id == data.parent_id, visible_clause(ctx))
+        )).first()
+        if parent is None:
+            raise ValidationFailed.on("parent_id", "no such chapter")
+        await ctx.authz.require(CHAPTER_MANAGE, parent.id)
+        errors = _check_fields(data)
+        errors.extend(e for e in [slug_error("slug", data.slug)] if e)
+        if not errors and await _slug_taken(ctx, data.slug):
+            errors.append(FieldError("slug", "already taken"))
+        chapter = _new_chapter(data, parent, errors)
+        raise_if(list(errors))
+        await _insert(ctx, chapter, parent)
+    return (await _views(ctx, [chapter]))[0]
+
+
+async def create_root(ctx: Ctx, data: dict[str, Any]) -> ChapterView:
+    """Create the network's root chapter (service principals only: CLI and seeding)."""
+    if not ctx.principal.is_system:
+        raise Forbidden("only the service itself creates the root chapter")
+    full = parse(ChapterCreate, {**data, "parent_id": uuid.UUID(int=0)})
+    async with use_case(ctx.session):
+        errors = _check_fields(full) + [e for e in [slug_error("slug", full.slug)] if e]
+        if not errors and await _slug_taken(ctx, full.slug):
+            errors.append(FieldError("slug", "already taken"))
+        chapter = _new_chapter(full, None, errors)
+        raise_if(list(errors))
+        await _insert(ctx, chapter, None)
+    return (await _views(ctx, [chapter]))[0]
+
+
+async def update(
+    ctx: Ctx, chapter_id: uuid.UUID, data: ChapterUpdate | dict[str, Any]
+) -> ChapterView:
+    """Change a chapter's fields; only its admins (or their ancestors' admins) may."""
+    data = parse(ChapterUpdate, data)
+    async with use_case(ctx.session):
+        chapter = await load_visible(ctx, chapter_id)
+        await ctx.authz.require(CHAPTER_MANAGE, chapter.id)
+        errors = _check_fields(data)
+        given = data.model_dump(exclude_unset=True)
+        if "translations" in given and data.translations is not None:
+            chapter.translations = _translations(data.translations, errors)
+        raise_if(list(errors))
+        for name in ("name", "description", "kind", "country_code", "city", "timezone",
+                     "latitude", "longitude", "status"):
+            if name in given:
+                setattr(chapter, name, given[name])
+        if data.default_language is not None:
+            chapter.default_language = normalize_language(data.default_language) or ""
+        if data.languages is not None:
+            chapter.languages = _languages(data.languages)
+        if data.contacts is not None:
+            chapter.contacts = [c.model_dump() for c in data.contacts]
+        ctx.session.add(chapter)
+    return (await _views(ctx, [chapter]))[0]
+
+
+async def move(ctx: Ctx, chapter_id: uuid.UUID, new_parent_id: uuid.UUID) -> ChapterView:
+    """Re-parent a chapter and its whole subtree; the caller must administer both places."""
+    async with use_case(ctx.session):
+        chapter = await load_visible(ctx, chapter_id)
+        await ctx.authz.require(CHAPTER_MANAGE, chapter.id)
+        if chapter.parent_id is None:
+            raise ValidationFailed.on("chapter_id", "the root chapter cannot be moved")
+        parent = (await ctx.session.exec(
+            select(Chapter).where(Chapter.id == new_parent_id, visible_clause(ctx))
+        )).first()
+        if parent is None:
+            raise ValidationFailed.on("parent_id", "no such chapter")
+        await ctx.authz.require(CHAPTER_MANAGE, parent.id)
+        inside = select(sa.func.count()).where(
+            ChapterClosure.ancestor_id == chapter.id, ChapterClosure.descendant_id == parent.id
+        )
+        if (await ctx.session.exec(inside)).one():
+            raise ValidationFailed.on("parent_id", "a chapter cannot move under itself or its descendants")
+        await _relink(ctx, chapter, parent)
+    return (await _views(ctx, [chapter]))[0]
+
+
+async def _relink(ctx: Ctx, chapter: Chapter, parent: Chapter) -> None:
+    """Rewrite the closure rows linking the subtree to its old ancestors, then its depths."""
+    subtree = select(ChapterClosure.descendant_id).where(ChapterClosure.ancestor_id == chapter.id)
+    old_ancestors = select(ChapterClosure.ancestor_id).where(
+        ChapterClosure.descendant_id == chapter.id, col(ChapterClosure.depth) > 0
+    )
+    await ctx.session.exec(
+        sa.delete(ChapterClosure).where(
+            col(ChapterClosure.descendant_id).in_(subtree),
+            col(ChapterClosure.ancestor_id).in_(old_ancestors),
+        )
+    )  # type: ignore[call-overload]
+    sub = (await ctx.session.exec(
+        select(ChapterClosure.descendant_id, ChapterClosure.depth).where(
+            ChapterClosure.ancestor_id == chapter.id
+        )
+    )).all()
+    ups = (await ctx.session.exec(
+        select(ChapterClosure.ancestor_id, ChapterClosure.depth).where(
+            ChapterClosure.descendant_id == parent.id
+        )
+    )).all()
+    rows = [
+        {"ancestor_id": a, "descendant_id": d, "depth": ad + dd + 1}
+        for a, ad in ups
+        for d, dd in sub
+    ]
+    await ctx.session.exec(sa.insert(ChapterClosure), params=rows)  # type: ignore[call-overload]
+    shift = parent.depth + 1 - chapter.depth
+    await ctx.session.exec(
+        sa.update(Chapter)
+        .where(col(Chapter.id).in_([d for d, _ in sub]))
+        .values(depth=Chapter.depth + shift)
+        .execution_options(synchronize_session=False)
+    )  # type: ignore[call-overload]
+    chapter.parent_id = parent.id
+    chapter.depth = parent.depth + 1
+    ctx.session.add(chapter)

@@ -1,0 +1,109 @@
+"""One async engine per process, request-scoped sessions, and use-case savepoints.
+
+SQLite is tuned for concurrent use: WAL, foreign keys, a busy timeout, and write transactions
+that take the write lock up front (`BEGIN IMMEDIATE`), because a deferred read-to-write upgrade
+fails with SQLITE_BUSY whatever the timeout. Read-only work (GET requests, GraphQL queries)
+opens a deferred transaction so readers never queue behind writers.
+"""
+
+import contextlib
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from makesense_api.config import Settings
+
+# Whether the transaction about to begin may write. Read by the SQLite BEGIN hook; defaults to
+# True so that code outside a request (CLI, workers) never meets a lock-upgrade failure.
+write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's BEGIN below be the only one; pysqlite's own would be deferred.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+
+def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
+    """The process's engine: a bounded pool on PostgreSQL, a tuned file on SQLite."""
+    url = url or settings.database_url
+    if is_sqlite(url):
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+        )
+        _tune_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        pool_pre_ping=True,
+        connect_args={
+            "server_settings": {"statement_timeout": str(settings.db_statement_timeout_ms)},
+            "timeout": settings.db_pool_timeout,
+        },
+    )
+
+
+def make_sessionmaker(engine: AsyncEngine, **kwargs: Any) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded values after commit and flush only when services ask."""
+    return async_sessionmaker(
+        engine, class_=AsyncSession, expire_on_commit=False, autoflush=False, **kwargs
+    )
+
+
+class Database:
+    """The engine and the session factory of one process (or one test)."""
+
+    def __init__(self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]):
+        self.engine = engine
+        self.sessionmaker = sessionmaker
+
+    @classmethod
+    def from_settings(cls, settings: Settings, url: str | None = None) -> "Database":
+        engine = create_engine(settings, url)
+        return cls(engine, make_sessionmaker(engine))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def use_case(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """Run one write use-case in a savepoint: if it raises, none of its writes remain.
+
+    Services call this around every write so that a domain error turned into an ordinary
+    response by a transport still leaves nothing behind in the request's transaction.
+    """
+    async with session.begin_nested():
+        yield session
+        await session.flush()

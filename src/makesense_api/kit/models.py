@@ -1,0 +1,54 @@
+"""The base every table model extends: UUIDv7 key, created/updated instants, naming rules."""
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from makesense_api.kit.clock import utcnow
+from makesense_api.kit.ids import new_id
+from makesense_api.kit.types import AwareDateTime
+
+# Named constraints: SQLite batch migrations need them, and names stay stable across databases.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def created_field() -> datetime:
+    return Field(default_factory=utcnow, sa_type=AwareDateTime, nullable=False)
+
+
+def updated_field() -> datetime:
+    return Field(
+        default_factory=utcnow,
+        sa_type=AwareDateTime,
+        nullable=False,
+        sa_column_kwargs={"onupdate": utcnow},
+    )
+
+
+class Entity(SQLModel):
+    """Columns shared by every entity table."""
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    created_at: datetime = created_field()
+    updated_at: datetime = updated_field()
+
+
+class Tombstone(SQLModel, table=True):
+    """A deleted or hidden row, kept so change-feed clients learn to drop their copy."""
+
+    __tablename__ = "tombstone"
+    __table_args__ = (sa.Index("ix_tombstone_entity_deleted", "entity", "deleted_at"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    entity: str = Field(sa_type=sa.String(40))
+    entity_id: uuid.UUID
+    chapter_id: uuid.UUID | None = None
+    deleted_at: datetime = created_field()

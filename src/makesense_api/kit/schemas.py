@@ -1,0 +1,37 @@
+"""Input parsing shared by services: pydantic errors become field errors."""
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from makesense_api.kit.errors import FieldError, ValidationFailed
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Input(BaseModel):
+    """Base of every service input: unknown fields are errors, strings are trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def parse(model: type[M], data: Any) -> M:
+    """Validate `data` into `model` or raise `ValidationFailed` naming each bad field."""
+    if isinstance(data, model):
+        return data
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            [
+                FieldError(".".join(str(p) for p in err["loc"]) or "input", err["msg"])
+                for err in exc.errors()
+            ]
+        ) from None
+
+
+def raise_if(errors: list[FieldError | None]) -> None:
+    """Raise one `ValidationFailed` carrying every non-empty error."""
+    real = [e for e in errors if e is not None]
+    if real:
+        raise ValidationFailed(real)

@@ -1,0 +1,36 @@
+"""Every table model, imported once so the metadata (and Alembic) sees the whole schema."""
+
+from sqlmodel import SQLModel
+
+from makesense_api.chapters.models import Chapter, ChapterClosure
+from makesense_api.kit.models import Tombstone
+from makesense_api.partners.models import PartnerGrant, PartnerOrganisation
+from makesense_api.people.models import Account, Membership, Person, PersonCause, PersonSkill
+from makesense_api.projects.models import (
+    Contribution,
+    Need,
+    Project,
+    ProjectCause,
+    ProjectOwner,
+)
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Account",
+    "Chapter",
+    "ChapterClosure",
+    "Contribution",
+    "Membership",
+    "Need",
+    "PartnerGrant",
+    "PartnerOrganisation",
+    "Person",
+    "PersonCause",
+    "PersonSkill",
+    "Project",
+    "ProjectCause",
+    "ProjectOwner",
+    "Tombstone",
+    "metadata",
+]

@@ -1,0 +1,1 @@
+"""Partner organisations and the reach chapter admins grant them."""

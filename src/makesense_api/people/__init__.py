@@ -1,0 +1,1 @@
+"""People (volunteer profiles), their optional accounts, and their chapter memberships."""

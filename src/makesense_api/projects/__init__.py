@@ -1,0 +1,1 @@
+"""Entrepreneurs' projects, the help they need, and the contributions volunteers offer."""
