@@ -10,15 +10,18 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from makesense_api.app import create_app
 from makesense_api.authz.principal import Principal
 from makesense_api.config import Settings
 from makesense_api.context import Ctx
-from makesense_api.kit.db import Database
+from makesense_api.kit.db import Database, make_sessionmaker
 from makesense_api.migrate import upgrade_connection
 from tests.factories import Factory
 
@@ -87,3 +90,21 @@ def factory(system: Ctx) -> Factory:
 
 def as_person(session: AsyncSession, person_id: uuid.UUID, **kwargs: object) -> Ctx:
     return Ctx.of(session, Principal.person(person_id, **kwargs))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def app_database(database: Database, connection: AsyncConnection) -> Database:
+    """The app's database view inside the test transaction: request commits become savepoints."""
+    return Database(
+        database.engine,
+        make_sessionmaker(connection, join_transaction_mode="create_savepoint"),  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+async def client(settings: Settings, app_database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, app_database)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c

@@ -13,7 +13,13 @@ from makesense_api.chapters.models import Chapter, ChapterClosure
 from makesense_api.chapters.schemas import ChapterView
 from makesense_api.chapters.service import ChapterFilter
 from makesense_api.context import Ctx
-from makesense_api.kit.errors import Forbidden, MissingScope, NotFound, Unauthenticated, ValidationFailed
+from makesense_api.kit.errors import (
+    Forbidden,
+    MissingScope,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
 from tests.conftest import as_person
 from tests.factories import Factory
 
@@ -23,23 +29,47 @@ async def tree(factory: Factory) -> dict[str, ChapterView]:
     root = await factory.root(slug="net")
     europe = await factory.chapter(root, slug="europe", kind="region", name="Europe")
     france = await factory.chapter(europe, slug="france", kind="country", country_code="FR")
-    paris = await factory.chapter(france, slug="paris", city="Paris", country_code="FR",
-                                  latitude=48.8566, longitude=2.3522)
-    lyon = await factory.chapter(france, slug="lyon", city="Lyon", country_code="FR",
-                                 latitude=45.764, longitude=4.8357)
+    paris = await factory.chapter(
+        france, slug="paris", city="Paris", country_code="FR", latitude=48.8566, longitude=2.3522
+    )
+    lyon = await factory.chapter(
+        france, slug="lyon", city="Lyon", country_code="FR", latitude=45.764, longitude=4.8357
+    )
     africa = await factory.chapter(root, slug="africa", kind="region", name="Africa")
-    lagos = await factory.chapter(africa, slug="lagos", country_code="NG", timezone="Africa/Lagos",
-                                  latitude=6.5244, longitude=3.3792)
-    return {"root": root, "europe": europe, "france": france, "paris": paris, "lyon": lyon,
-            "africa": africa, "lagos": lagos}
+    lagos = await factory.chapter(
+        africa,
+        slug="lagos",
+        country_code="NG",
+        timezone="Africa/Lagos",
+        latitude=6.5244,
+        longitude=3.3792,
+    )
+    return {
+        "root": root,
+        "europe": europe,
+        "france": france,
+        "paris": paris,
+        "lyon": lyon,
+        "africa": africa,
+        "lagos": lagos,
+    }
 
 
 def new_city(parent: ChapterView, **kw: object) -> dict[str, object]:
-    return {"slug": f"city-{uuid.uuid4().hex[:8]}", "name": "City", "default_language": "fr",
-            "kind": "city", "parent_id": parent.id, "timezone": "Europe/Paris", **kw}
+    return {
+        "slug": f"city-{uuid.uuid4().hex[:8]}",
+        "name": "City",
+        "default_language": "fr",
+        "kind": "city",
+        "parent_id": parent.id,
+        "timezone": "Europe/Paris",
+        **kw,
+    }
 
 
-async def test_subtree_and_ancestors_are_single_lookups(system: Ctx, tree: dict[str, ChapterView]) -> None:
+async def test_subtree_and_ancestors_are_single_lookups(
+    system: Ctx, tree: dict[str, ChapterView]
+) -> None:
     page = await chapters.list_chapters(system, ChapterFilter(subtree=tree["france"].id), limit=100)
     assert {c.slug for c in page.items} == {"france", "paris", "lyon"}
     chain = await chapters.ancestors(system, tree["paris"].id)
@@ -47,8 +77,9 @@ async def test_subtree_and_ancestors_are_single_lookups(system: Ctx, tree: dict[
     assert tree["paris"].depth == 3
 
 
-async def test_move_rewrites_closure_and_depths(system: Ctx, factory: Factory,
-                                                tree: dict[str, ChapterView]) -> None:
+async def test_move_rewrites_closure_and_depths(
+    system: Ctx, factory: Factory, tree: dict[str, ChapterView]
+) -> None:
     quarter = await factory.chapter(tree["lyon"], slug="croix-rousse", kind="neighbourhood")
     moved = await chapters.move(system, tree["lyon"].id, tree["africa"].id)
     assert moved.parent_id == tree["africa"].id and moved.depth == 2
@@ -86,8 +117,11 @@ async def test_move_under_own_descendant_is_refused_and_writes_nothing(
     ],
 )
 async def test_invalid_fields_are_named_and_nothing_is_written(
-    system: Ctx, session: AsyncSession, tree: dict[str, ChapterView],
-    override: dict[str, object], field: str,
+    system: Ctx,
+    session: AsyncSession,
+    tree: dict[str, ChapterView],
+    override: dict[str, object],
+    field: str,
 ) -> None:
     before = (await session.exec(select(func.count()).select_from(Chapter))).one()
     with pytest.raises(ValidationFailed) as err:
@@ -154,13 +188,23 @@ async def test_reach_restricts_a_token_to_its_subtree(
 async def test_closed_chapters_and_private_contacts(
     session: AsyncSession, system: Ctx, factory: Factory, tree: dict[str, ChapterView]
 ) -> None:
-    await chapters.update(system, tree["lyon"].id, {
-        "status": "closed",
-    })
-    await chapters.update(system, tree["paris"].id, {"contacts": [
-        {"kind": "email", "value": "paris@example.org"},
-        {"kind": "whatsapp", "value": "https://chat.whatsapp.com/x", "private": True},
-    ]})
+    await chapters.update(
+        system,
+        tree["lyon"].id,
+        {
+            "status": "closed",
+        },
+    )
+    await chapters.update(
+        system,
+        tree["paris"].id,
+        {
+            "contacts": [
+                {"kind": "email", "value": "paris@example.org"},
+                {"kind": "whatsapp", "value": "https://chat.whatsapp.com/x", "private": True},
+            ]
+        },
+    )
     anon = Ctx.of(session, Principal.anonymous())
     with pytest.raises(NotFound):
         await chapters.get(anon, tree["lyon"].id)
@@ -175,10 +219,15 @@ async def test_closed_chapters_and_private_contacts(
 async def test_translations_follow_accept_language(
     session: AsyncSession, system: Ctx, tree: dict[str, ChapterView]
 ) -> None:
-    await chapters.update(system, tree["paris"].id, {
-        "name": "Paris", "description": "Le chapitre parisien",
-        "translations": {"en": {"description": "The Paris chapter"}, "es": {"name": "París"}},
-    })
+    await chapters.update(
+        system,
+        tree["paris"].id,
+        {
+            "name": "Paris",
+            "description": "Le chapitre parisien",
+            "translations": {"en": {"description": "The Paris chapter"}, "es": {"name": "París"}},
+        },
+    )
     english = Ctx.of(session, Principal.anonymous(), ("en-GB", "fr"))
     view = await chapters.get(english, tree["paris"].id)
     assert (view.language, view.name, view.description) == ("en", "Paris", "The Paris chapter")
@@ -203,8 +252,9 @@ async def test_filters_country_text_near_and_keyset_pages(
     seen: list[str] = []
     cursor = None
     while True:
-        page = await chapters.list_chapters(system, ChapterFilter(subtree=tree["root"].id),
-                                            after=cursor, limit=2)
+        page = await chapters.list_chapters(
+            system, ChapterFilter(subtree=tree["root"].id), after=cursor, limit=2
+        )
         seen += [c.slug for c in page.items]
         cursor = page.end_cursor
         if not page.has_next:

@@ -1,14 +1,13 @@
 """federation core
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-28 02:46:26.028416
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 import makesense_api.kit.types

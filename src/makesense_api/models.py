@@ -3,9 +3,18 @@
 from sqlmodel import SQLModel
 
 from makesense_api.chapters.models import Chapter, ChapterClosure
-from makesense_api.kit.models import Tombstone
+from makesense_api.events.models import (
+    Event,
+    EventCause,
+    EventCohost,
+    EventSeries,
+    Registration,
+)
+from makesense_api.impact.models import Goal
+from makesense_api.kit.models import DomainEvent, Tombstone
 from makesense_api.partners.models import PartnerGrant, PartnerOrganisation
 from makesense_api.people.models import Account, Membership, Person, PersonCause, PersonSkill
+from makesense_api.programs.models import Enrolment, Program, ProgramChapter
 from makesense_api.projects.models import (
     Contribution,
     Need,
@@ -18,6 +27,16 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Account",
+    "DomainEvent",
+    "Enrolment",
+    "Event",
+    "EventCause",
+    "EventCohost",
+    "EventSeries",
+    "Goal",
+    "Program",
+    "ProgramChapter",
+    "Registration",
     "Chapter",
     "ChapterClosure",
     "Contribution",

@@ -17,8 +17,9 @@ import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from makesense_api.authz.principal import Principal, Scope
 from makesense_api.chapters.models import ChapterClosure
@@ -45,12 +46,8 @@ PROJECTS_MANAGE = Permission("manage projects", Scope.PROJECTS_WRITE, Role.ORGAN
 PROJECTS_REVIEW = Permission("read draft projects", Scope.PROJECTS_READ, Role.ORGANIZER)
 EVENTS_MANAGE = Permission("manage events", Scope.EVENTS_WRITE, Role.ORGANIZER)
 EVENTS_REVIEW = Permission("read draft events", Scope.EVENTS_READ, Role.ORGANIZER)
-REGISTRATIONS_MANAGE = Permission(
-    "manage registrations", Scope.REGISTRATIONS_WRITE, Role.ORGANIZER
-)
-REGISTRATIONS_REVIEW = Permission(
-    "read attendee lists", Scope.REGISTRATIONS_READ, Role.ORGANIZER
-)
+REGISTRATIONS_MANAGE = Permission("manage registrations", Scope.REGISTRATIONS_WRITE, Role.ORGANIZER)
+REGISTRATIONS_REVIEW = Permission("read attendee lists", Scope.REGISTRATIONS_READ, Role.ORGANIZER)
 PROGRAMS_MANAGE = Permission("manage programs", Scope.PROGRAMS_WRITE, Role.ORGANIZER)
 IMPACT_MANAGE = Permission("set impact goals", Scope.IMPACT_READ, Role.ADMIN, partner=False)
 
@@ -156,7 +153,7 @@ class Authorizer:
 
     # -- filters for lists ----------------------------------------------------------------
 
-    def reach_chapters(self) -> sa.Select[tuple[uuid.UUID]] | None:
+    def reach_chapters(self) -> SelectOfScalar[uuid.UUID] | None:
         """Chapter ids inside the token's reach, or None when it is unrestricted."""
         if self.principal.reach is None:
             return None
@@ -164,7 +161,7 @@ class Authorizer:
             col(ChapterClosure.ancestor_id).in_(self.principal.reach)
         )
 
-    def chapters_where(self, permission: Permission) -> sa.Select[tuple[uuid.UUID]] | None:
+    def chapters_where(self, permission: Permission) -> SelectOfScalar[uuid.UUID] | None:
         """A subquery of every chapter id where `can(permission)` holds; None if nowhere."""
         if self.principal.is_system:
             return select(ChapterClosure.descendant_id).where(ChapterClosure.depth == 0)
@@ -174,7 +171,7 @@ class Authorizer:
             roles = [int(r) for r in Role if r >= permission.role]
             stmt = (
                 select(ChapterClosure.descendant_id)
-                .join(Membership, Membership.chapter_id == ChapterClosure.ancestor_id)
+                .join(Membership, col(Membership.chapter_id) == ChapterClosure.ancestor_id)
                 .where(
                     Membership.person_id == self.principal.person_id,
                     col(Membership.role).in_(roles),
@@ -183,7 +180,7 @@ class Authorizer:
         elif self.principal.partner_id is not None and permission.partner:
             stmt = (
                 select(ChapterClosure.descendant_id)
-                .join(PartnerGrant, PartnerGrant.chapter_id == ChapterClosure.ancestor_id)
+                .join(PartnerGrant, col(PartnerGrant.chapter_id) == ChapterClosure.ancestor_id)
                 .where(
                     PartnerGrant.partner_id == self.principal.partner_id,
                     col(PartnerGrant.scope).in_(_implied_scopes(permission.scope)),

@@ -72,7 +72,9 @@ class Principal:
         reach: frozenset[uuid.UUID] | None = None,
         client_id: str | None = None,
     ) -> "Principal":
-        return cls(partner_id=partner_id, scopes=frozenset(scopes), reach=reach, client_id=client_id)
+        return cls(
+            partner_id=partner_id, scopes=frozenset(scopes), reach=reach, client_id=client_id
+        )
 
     @property
     def is_anonymous(self) -> bool:

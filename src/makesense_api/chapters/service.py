@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from makesense_api.authz.policy import CHAPTER_MANAGE, CHAPTER_MEMBER_READ
 from makesense_api.chapters.models import Chapter, ChapterClosure, ChapterStatus
@@ -51,7 +52,7 @@ class ChapterFilter:
 # -- reads -------------------------------------------------------------------------------
 
 
-def subtree_ids(root_id: uuid.UUID) -> sa.Select[tuple[uuid.UUID]]:
+def subtree_ids(root_id: uuid.UUID) -> SelectOfScalar[uuid.UUID]:
     """Ids of the chapter and all its descendants: one indexed closure lookup."""
     return select(ChapterClosure.descendant_id).where(ChapterClosure.ancestor_id == root_id)
 
@@ -192,8 +193,10 @@ async def list_chapters(
 
 async def count_chapters(ctx: Ctx, flt: ChapterFilter) -> int:
     """How many visible chapters match the filter."""
-    stmt = select(sa.func.count()).select_from(Chapter).where(
-        visible_clause(ctx), *filter_clauses(flt)
+    stmt = (
+        select(sa.func.count())
+        .select_from(Chapter)
+        .where(visible_clause(ctx), *filter_clauses(flt))
     )
     return (await ctx.session.exec(stmt)).one()
 
@@ -257,14 +260,18 @@ async def _slug_taken(ctx: Ctx, slug: str) -> bool:
 async def _insert(ctx: Ctx, chapter: Chapter, parent: Chapter | None) -> None:
     ctx.session.add(chapter)
     await ctx.session.flush()
-    rows: list[dict[str, Any]] = [{"ancestor_id": chapter.id, "descendant_id": chapter.id, "depth": 0}]
+    rows: list[dict[str, Any]] = [
+        {"ancestor_id": chapter.id, "descendant_id": chapter.id, "depth": 0}
+    ]
     if parent is not None:
         parents = select(ChapterClosure.ancestor_id, ChapterClosure.depth).where(
             ChapterClosure.descendant_id == parent.id
         )
         for ancestor_id, depth in (await ctx.session.exec(parents)).all():
-            rows.append({"ancestor_id": ancestor_id, "descendant_id": chapter.id, "depth": depth + 1})
-    await ctx.session.exec(sa.insert(ChapterClosure), params=rows)  # type: ignore[call-overload]
+            rows.append(
+                {"ancestor_id": ancestor_id, "descendant_id": chapter.id, "depth": depth + 1}
+            )
+    await ctx.session.exec(sa.insert(ChapterClosure), params=rows)
 
 
 def _new_chapter(data: ChapterCreate, parent: Chapter | None, errors: list[FieldError]) -> Chapter:
@@ -286,9 +293,11 @@ async def create(ctx: Ctx, data: ChapterCreate | dict[str, Any]) -> ChapterView:
     """Create a chapter under a parent the caller administers."""
     data = parse(ChapterCreate, data)
     async with use_case(ctx.session):
-        parent = (await ctx.session.exec(
-            select(Chapter).where(Chapter.id == data.parent_id, visible_clause(ctx))
-        )).first()
+        parent = (
+            await ctx.session.exec(
+                select(Chapter).where(Chapter.id == data.parent_id, visible_clause(ctx))
+            )
+        ).first()
         if parent is None:
             raise ValidationFailed.on("parent_id", "no such chapter")
         await ctx.authz.require(CHAPTER_MANAGE, parent.id)
@@ -330,8 +339,17 @@ async def update(
         if "translations" in given and data.translations is not None:
             chapter.translations = _translations(data.translations, errors)
         raise_if(list(errors))
-        for name in ("name", "description", "kind", "country_code", "city", "timezone",
-                     "latitude", "longitude", "status"):
+        for name in (
+            "name",
+            "description",
+            "kind",
+            "country_code",
+            "city",
+            "timezone",
+            "latitude",
+            "longitude",
+            "status",
+        ):
             if name in given:
                 setattr(chapter, name, given[name])
         if data.default_language is not None:
@@ -351,9 +369,11 @@ async def move(ctx: Ctx, chapter_id: uuid.UUID, new_parent_id: uuid.UUID) -> Cha
         await ctx.authz.require(CHAPTER_MANAGE, chapter.id)
         if chapter.parent_id is None:
             raise ValidationFailed.on("chapter_id", "the root chapter cannot be moved")
-        parent = (await ctx.session.exec(
-            select(Chapter).where(Chapter.id == new_parent_id, visible_clause(ctx))
-        )).first()
+        parent = (
+            await ctx.session.exec(
+                select(Chapter).where(Chapter.id == new_parent_id, visible_clause(ctx))
+            )
+        ).first()
         if parent is None:
             raise ValidationFailed.on("parent_id", "no such chapter")
         await ctx.authz.require(CHAPTER_MANAGE, parent.id)
@@ -361,7 +381,9 @@ async def move(ctx: Ctx, chapter_id: uuid.UUID, new_parent_id: uuid.UUID) -> Cha
             ChapterClosure.ancestor_id == chapter.id, ChapterClosure.descendant_id == parent.id
         )
         if (await ctx.session.exec(inside)).one():
-            raise ValidationFailed.on("parent_id", "a chapter cannot move under itself or its descendants")
+            raise ValidationFailed.on(
+                "parent_id", "a chapter cannot move under itself or its descendants"
+            )
         await _relink(ctx, chapter, parent)
     return (await _views(ctx, [chapter]))[0]
 
@@ -377,30 +399,34 @@ async def _relink(ctx: Ctx, chapter: Chapter, parent: Chapter) -> None:
             col(ChapterClosure.descendant_id).in_(subtree),
             col(ChapterClosure.ancestor_id).in_(old_ancestors),
         )
-    )  # type: ignore[call-overload]
-    sub = (await ctx.session.exec(
-        select(ChapterClosure.descendant_id, ChapterClosure.depth).where(
-            ChapterClosure.ancestor_id == chapter.id
+    )
+    sub = (
+        await ctx.session.exec(
+            select(ChapterClosure.descendant_id, ChapterClosure.depth).where(
+                ChapterClosure.ancestor_id == chapter.id
+            )
         )
-    )).all()
-    ups = (await ctx.session.exec(
-        select(ChapterClosure.ancestor_id, ChapterClosure.depth).where(
-            ChapterClosure.descendant_id == parent.id
+    ).all()
+    ups = (
+        await ctx.session.exec(
+            select(ChapterClosure.ancestor_id, ChapterClosure.depth).where(
+                ChapterClosure.descendant_id == parent.id
+            )
         )
-    )).all()
+    ).all()
     rows = [
         {"ancestor_id": a, "descendant_id": d, "depth": ad + dd + 1}
         for a, ad in ups
         for d, dd in sub
     ]
-    await ctx.session.exec(sa.insert(ChapterClosure), params=rows)  # type: ignore[call-overload]
+    await ctx.session.exec(sa.insert(ChapterClosure), params=rows)
     shift = parent.depth + 1 - chapter.depth
     await ctx.session.exec(
         sa.update(Chapter)
         .where(col(Chapter.id).in_([d for d, _ in sub]))
         .values(depth=Chapter.depth + shift)
         .execution_options(synchronize_session=False)
-    )  # type: ignore[call-overload]
+    )
     chapter.parent_id = parent.id
     chapter.depth = parent.depth + 1
     ctx.session.add(chapter)

@@ -9,7 +9,11 @@ KM_PER_DEGREE = 111.32
 
 
 def near_clause(
-    lat_col: sa.ColumnElement[Any], lon_col: sa.ColumnElement[Any], lat: float, lon: float, km: float
+    lat_col: Any,
+    lon_col: Any,
+    lat: float,
+    lon: float,
+    km: float,
 ) -> sa.ColumnElement[bool]:
     """Rows within `km` of (lat, lon): an indexable bounding box, then an equirectangular
     distance test (within 0.5 % of the great-circle distance below a few hundred km)."""

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -20,11 +21,11 @@ SQLModel.metadata.naming_convention = {
 }
 
 
-def created_field() -> datetime:
+def created_field() -> Any:
     return Field(default_factory=utcnow, sa_type=AwareDateTime, nullable=False)
 
 
-def updated_field() -> datetime:
+def updated_field() -> Any:
     return Field(
         default_factory=utcnow,
         sa_type=AwareDateTime,
@@ -52,3 +53,21 @@ class Tombstone(SQLModel, table=True):
     entity_id: uuid.UUID
     chapter_id: uuid.UUID | None = None
     deleted_at: datetime = created_field()
+
+
+class DomainEvent(SQLModel, table=True):
+    """Something that happened, written in the transaction that made it happen.
+
+    It is the outbox: notifications (webhooks, subscriptions) are derived from these rows after
+    commit, so a rolled-back change never announces anything.
+    """
+
+    __tablename__ = "domain_event"
+    __table_args__ = (sa.Index("ix_domain_event_type_created", "type", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    type: str = Field(sa_type=sa.String(64))
+    chapter_id: uuid.UUID | None = Field(default=None, index=True)
+    subject_id: uuid.UUID
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = created_field()

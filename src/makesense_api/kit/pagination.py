@@ -65,8 +65,8 @@ def check_limit(limit: int, field: str = "limit") -> int:
 
 async def keyset_page(
     session: AsyncSession,
-    stmt: sa.Select[Any],
-    order: Sequence[sa.ColumnElement[Any]],
+    stmt: Any,
+    order: Sequence[Any],
     key: Callable[[Any], Sequence[Any]],
     after: str | None,
     limit: int,
@@ -75,9 +75,10 @@ async def keyset_page(
     check_limit(limit)
     if after is not None:
         values = decode_cursor(after, len(order))
-        stmt = stmt.where(sa.tuple_(*order) > sa.tuple_(
-            *[sa.literal(v, type_=c.type) for v, c in zip(values, order, strict=True)]
-        ))
+        stmt = stmt.where(
+            sa.tuple_(*order)
+            > sa.tuple_(*[sa.literal(v, type_=c.type) for v, c in zip(values, order, strict=True)])
+        )
     rows = list((await session.exec(stmt.order_by(*order).limit(limit + 1))).all())
     has_next = len(rows) > limit
     rows = rows[:limit]

@@ -1,0 +1,3 @@
+from makesense_api.cli import app
+
+app()

@@ -1,0 +1,48 @@
+"""The Starlette application factory.
+
+client ─► RequestContext ─► DatabaseSession ─► routes ─► services ─► authz ─► database
+             (request id,      (one session and             (GraphQL, REST, OAuth
+              access log)       transaction per request)      transports added per surface)
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from makesense_api import health
+from makesense_api.config import Settings, get_settings
+from makesense_api.kit.db import Database
+from makesense_api.kit.middleware import DatabaseSession, RequestContext
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
+    """Build the ASGI app. Pass `database` to share an engine (tests); else one is created."""
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
+        db = database or Database.from_settings(settings)
+        shutting_down = asyncio.Event()
+        try:
+            yield {"database": db, "settings": settings, "shutting_down": shutting_down}
+        finally:
+            shutting_down.set()
+            if database is None:
+                await db.dispose()
+
+    routes = [
+        Route("/livez", health.livez, methods=["GET"]),
+        Route("/readyz", health.readyz, methods=["GET"]),
+    ]
+    middleware = [Middleware(RequestContext), Middleware(DatabaseSession)]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def app_from_env() -> Starlette:
+    """Entry point for `uvicorn --factory makesense_api.app:app_from_env`."""
+    return create_app()

@@ -1,0 +1,1 @@
+"""Events hosted by chapters, recurring series, and people's registrations."""

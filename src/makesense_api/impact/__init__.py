@@ -1,0 +1,1 @@
+"""Impact: mobilised people per period, rolled up the chapter tree, against goals."""

@@ -1,0 +1,1 @@
+"""Mobilisation programs across chapters, and people's enrolments in them."""
