@@ -49,3 +49,81 @@ class Factory:
         person_id = await self.person(**kw)
         await people.set_role(self.ctx, chapter.id, person_id, role)
         return person_id
+
+    async def partner(self, **overrides: Any) -> Any:
+        """A partner organisation (returns a `PartnerView`)."""
+        from makesense_api.partners import service as partners
+
+        n = next(_seq)
+        data = {"slug": f"partner-{n}", "name": f"Partner {n}", **overrides}
+        return await partners.create(self.ctx, data)
+
+    async def grant(self, partner_id: uuid.UUID, chapter: ChapterView, *scopes: str) -> Any:
+        """Grant a partner scopes on a chapter subtree (returns a `GrantView`)."""
+        from makesense_api.partners import service as partners
+
+        data = {"partner_id": partner_id, "chapter_id": chapter.id, "scopes": list(scopes)}
+        return await partners.grant(self.ctx, data)
+
+    async def tree(self) -> dict[str, ChapterView]:
+        """net → europe → france → {paris → batignolles, lyon}; net → africa → lagos."""
+        root = await self.root(slug="net")
+        europe = await self.chapter(root, slug="europe", kind="region", name="Europe")
+        france = await self.chapter(europe, slug="france", kind="country", country_code="FR")
+        paris = await self.chapter(france, slug="paris", city="Paris", country_code="FR")
+        batignolles = await self.chapter(paris, slug="batignolles", kind="neighbourhood")
+        lyon = await self.chapter(france, slug="lyon", city="Lyon", country_code="FR")
+        africa = await self.chapter(root, slug="africa", kind="region", name="Africa")
+        lagos = await self.chapter(africa, slug="lagos", country_code="NG",
+                                   timezone="Africa/Lagos")
+        return {"root": root, "europe": europe, "france": france, "paris": paris,
+                "batignolles": batignolles, "lyon": lyon, "africa": africa, "lagos": lagos}
+
+    async def project(
+        self, chapter: ChapterView, owner_id: uuid.UUID, publish: bool = True, **overrides: Any
+    ) -> Any:
+        """A project owned by `owner_id`, published unless told otherwise (a `ProjectView`)."""
+        from makesense_api.projects import service as projects
+
+        n = next(_seq)
+        data = {
+            "slug": f"project-{n}",
+            "title": f"Project {n}",
+            "default_language": "fr",
+            "home_chapter_id": chapter.id,
+            "owner_id": owner_id,
+            **overrides,
+        }
+        view = await projects.create(self.ctx, data)
+        return await projects.publish(self.ctx, view.id) if publish else view
+
+    async def need(self, project_id: uuid.UUID, skill: str = "web-design", **overrides: Any) -> Any:
+        """An open need on a project (a `NeedView`)."""
+        from makesense_api.projects import service as projects
+
+        data = {"skill": skill, "title": f"Need {next(_seq)}", **overrides}
+        return await projects.create_need(self.ctx, project_id, data)
+
+    async def program(
+        self, chapter: ChapterView, publish: bool = True, **overrides: Any
+    ) -> Any:
+        """A program organized by `chapter`, published unless told otherwise (a `ProgramView`)."""
+        from datetime import UTC, datetime
+
+        from makesense_api.programs import service as programs
+
+        n = next(_seq)
+        data = {
+            "slug": f"program-{n}",
+            "title": f"Program {n}",
+            "default_language": "en",
+            "chapter_id": chapter.id,
+            "channels": ["whatsapp", "zoom"],
+            "private_links": {"whatsapp": f"https://chat.whatsapp.com/program-{n}"},
+            "starts_at": datetime(2026, 3, 1, tzinfo=UTC),
+            "ends_at": datetime(2026, 3, 8, tzinfo=UTC),
+            "target_people": 1000,
+            **overrides,
+        }
+        view = await programs.create(self.ctx, data)
+        return await programs.publish(self.ctx, view.id) if publish else view

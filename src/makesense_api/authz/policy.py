@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from makesense_api.authz.principal import Principal, Scope
 from makesense_api.chapters.models import ChapterClosure
 from makesense_api.kit.errors import Forbidden, MissingScope, Unauthenticated
-from makesense_api.partners.models import PartnerGrant
+from makesense_api.partners.models import PartnerGrant, PartnerOrganisation
 from makesense_api.people.models import Membership, Role
 
 
@@ -115,13 +115,21 @@ class Authorizer:
             stmt = (
                 select(PartnerGrant.scope)
                 .join(ChapterClosure, col(ChapterClosure.ancestor_id) == PartnerGrant.chapter_id)
+                .join(PartnerOrganisation, col(PartnerOrganisation.id) == PartnerGrant.partner_id)
                 .where(
+                    col(PartnerOrganisation.active).is_(True),
                     ChapterClosure.descendant_id == chapter_id,
                     PartnerGrant.partner_id == self.principal.partner_id,
                 )
             )
             self._grants[chapter_id] = frozenset((await self.session.exec(stmt)).all())
         return self._grants[chapter_id]
+
+    def forget(self) -> None:
+        """Drop cached lookups; services call it after changing roles, grants or the tree."""
+        self._roles.clear()
+        self._reach.clear()
+        self._grants.clear()
 
     # -- decisions ----------------------------------------------------------------------
 
@@ -181,7 +189,9 @@ class Authorizer:
             stmt = (
                 select(ChapterClosure.descendant_id)
                 .join(PartnerGrant, col(PartnerGrant.chapter_id) == ChapterClosure.ancestor_id)
+                .join(PartnerOrganisation, col(PartnerOrganisation.id) == PartnerGrant.partner_id)
                 .where(
+                    col(PartnerOrganisation.active).is_(True),
                     PartnerGrant.partner_id == self.principal.partner_id,
                     col(PartnerGrant.scope).in_(_implied_scopes(permission.scope)),
                 )

@@ -19,7 +19,7 @@ from makesense_api.chapters.schemas import (
 )
 from makesense_api.context import Ctx
 from makesense_api.kit.db import use_case
-from makesense_api.kit.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from makesense_api.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from makesense_api.kit.geo import near_clause
 from makesense_api.kit.i18n import localize
 from makesense_api.kit.pagination import Page, keyset_page
@@ -317,6 +317,9 @@ async def create_root(ctx: Ctx, data: dict[str, Any]) -> ChapterView:
         raise Forbidden("only the service itself creates the root chapter")
     full = parse(ChapterCreate, {**data, "parent_id": uuid.UUID(int=0)})
     async with use_case(ctx.session):
+        roots = select(sa.func.count()).select_from(Chapter).where(col(Chapter.parent_id).is_(None))
+        if (await ctx.session.exec(roots)).one():
+            raise Conflict("the network already has a root chapter")
         errors = _check_fields(full) + [e for e in [slug_error("slug", full.slug)] if e]
         if not errors and await _slug_taken(ctx, full.slug):
             errors.append(FieldError("slug", "already taken"))
@@ -385,6 +388,7 @@ async def move(ctx: Ctx, chapter_id: uuid.UUID, new_parent_id: uuid.UUID) -> Cha
                 "parent_id", "a chapter cannot move under itself or its descendants"
             )
         await _relink(ctx, chapter, parent)
+        ctx.authz.forget()
     return (await _views(ctx, [chapter]))[0]
 
 

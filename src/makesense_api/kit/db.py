@@ -59,6 +59,7 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         return engine
     return create_async_engine(
         url,
+        hide_parameters=settings.environment == "production",
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,

@@ -148,8 +148,32 @@ def _check(data: PersonCreate | PersonUpdate) -> list[FieldError]:
     return [e for e in errors if e is not None]
 
 
+# Columns that cannot be cleared: an explicit null for them is an input error.
+REQUIRED_ON_UPDATE = ("display_name", "languages", "open_to_matching")
+
+
+def _nulls(data: PersonUpdate) -> list[FieldError]:
+    given = data.model_dump(exclude_unset=True)
+    return [
+        FieldError(name, "cannot be null")
+        for name in REQUIRED_ON_UPDATE
+        if name in given and given[name] is None
+    ]
+
+
+async def _home_chapter_error(ctx: Ctx, chapter_id: uuid.UUID | None) -> FieldError | None:
+    """A home chapter must be one the caller can see (unknown and hidden ones look alike)."""
+    if chapter_id is None:
+        return None
+    try:
+        await chapters.load_visible(ctx, chapter_id)
+    except NotFound:
+        return FieldError("home_chapter_id", "no such chapter")
+    return None
+
+
 def normalize_skill(skill: str) -> str:
-    """Skills are compared as lowercase words joined by single hyphens ("Web Design" → web-design)."""
+    """Skills compare as lowercase words joined by single hyphens ("Web Design" → web-design)."""
     return "-".join(skill.lower().split())
 
 
@@ -167,7 +191,7 @@ async def _set_tags(ctx: Ctx, person_id: uuid.UUID, skills: list[str] | None,
 
 async def new_person(ctx: Ctx, data: PersonCreate) -> Person:
     """Insert a validated person (no authorization: callers decide who may create people)."""
-    raise_if(list(_check(data)))
+    raise_if([*_check(data), await _home_chapter_error(ctx, data.home_chapter_id)])
     person = Person(
         **data.model_dump(exclude={"skills", "causes", "languages", "email"}),
         email=str(data.email).lower() if data.email else None,
@@ -202,9 +226,10 @@ async def update(ctx: Ctx, person_id: uuid.UUID, data: PersonUpdate | dict[str, 
         person = await load_visible(ctx, person_id)
         if not (ctx.principal.is_system or ctx.authz.is_self(person_id)):
             raise Forbidden("only the person themself may edit their profile")
-        raise_if(list(_check(data)))
+        home = data.home_chapter_id if "home_chapter_id" in data.model_fields_set else None
+        raise_if([*_check(data), *_nulls(data), await _home_chapter_error(ctx, home)])
         given = data.model_dump(exclude_unset=True, exclude={"skills", "causes"})
-        if "email" in given and given["email"]:
+        if given.get("email"):
             given["email"] = str(given["email"]).lower()
         if "languages" in given and given["languages"] is not None:
             given["languages"] = [normalize_language(t) or t for t in given["languages"]]
@@ -256,15 +281,23 @@ async def set_role(
     async with use_case(ctx.session):
         await chapters.load_visible(ctx, chapter_id)
         await ctx.authz.require(CHAPTER_MANAGE, chapter_id)
-        if (await ctx.session.get(Person, person_id)) is None:
-            raise ValidationFailed.on("person_id", "no such person")
         membership = (await ctx.session.exec(select(Membership).where(
             Membership.person_id == person_id, Membership.chapter_id == chapter_id
         ))).first()
         if membership is None:
+            # Enrolling someone makes their personal data visible to the chapter's organizers,
+            # so admins enrol only people they may already see (others join on their own).
+            try:
+                await load_visible(ctx, person_id)
+            except NotFound:
+                raise ValidationFailed.on("person_id", "no such person") from None
             membership = Membership(person_id=person_id, chapter_id=chapter_id, role=wanted)
+        elif (membership.role == Role.ADMIN and wanted < Role.ADMIN
+              and await _last_admin(ctx, chapter_id)):
+            raise Conflict("a chapter keeps at least one admin")
         membership.role = wanted
         ctx.session.add(membership)
+    ctx.authz.forget()
     return _membership_view(membership)
 
 
@@ -282,7 +315,10 @@ async def remove_member(ctx: Ctx, chapter_id: uuid.UUID, person_id: uuid.UUID) -
         if membership.role == Role.ADMIN and await _last_admin(ctx, chapter_id):
             raise Conflict("a chapter keeps at least one admin")
         await ctx.session.delete(membership)
-        ctx.session.add(Tombstone(entity="membership", entity_id=membership.id, chapter_id=chapter_id))
+        ctx.authz.forget()
+        ctx.session.add(
+            Tombstone(entity="membership", entity_id=membership.id, chapter_id=chapter_id)
+        )
 
 
 async def _last_admin(ctx: Ctx, chapter_id: uuid.UUID) -> bool:
