@@ -1,0 +1,1 @@
+"""Matching volunteers with the needs of projects: deterministic scores with their reasons."""
