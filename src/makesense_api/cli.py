@@ -91,6 +91,9 @@ def seed(
     settings = get_settings()
     logs.configure(settings.log_level)
     if demo:
+        if if_empty and not settings.seed_demo_on_first_run:
+            typer.echo("demo seeding on first run is disabled (MAKESENSE_SEED_DEMO_ON_FIRST_RUN)")
+            return
         loaded = asyncio.run(seed_demo_if_empty(settings, force=not if_empty))
         typer.echo("demo data loaded" if loaded else "database already has data; demo skipped")
     elif size is Size.LARGE:
