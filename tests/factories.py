@@ -99,10 +99,10 @@ class Factory:
 
     async def need(self, project_id: uuid.UUID, skill: str = "web-design", **overrides: Any) -> Any:
         """An open need on a project (a `NeedView`)."""
-        from makesense_api.projects import service as projects
+        from makesense_api.projects import needs
 
         data = {"skill": skill, "title": f"Need {next(_seq)}", **overrides}
-        return await projects.create_need(self.ctx, project_id, data)
+        return await needs.create(self.ctx, project_id, data)
 
     async def program(
         self, chapter: ChapterView, publish: bool = True, **overrides: Any
@@ -127,3 +127,32 @@ class Factory:
         }
         view = await programs.create(self.ctx, data)
         return await programs.publish(self.ctx, view.id) if publish else view
+
+    async def event(self, chapter: ChapterView, publish: bool = True, **overrides: Any) -> Any:
+        """An in-person event hosted by `chapter` a week from now, published unless told
+        otherwise (an `EventView`)."""
+        from datetime import timedelta
+
+        from makesense_api.events import service as events
+        from makesense_api.kit.clock import utcnow
+
+        starts = (utcnow() + timedelta(days=7)).replace(microsecond=0)
+        data = {
+            "chapter_id": chapter.id,
+            "title": f"Event {next(_seq)}",
+            "format": "in_person",
+            "venue_name": "La Ruche",
+            "timezone": "Europe/Paris",
+            "language": "fr",
+            "starts_at": starts,
+            "ends_at": starts + timedelta(hours=2),
+            **overrides,
+        }
+        view = await events.create(self.ctx, data)
+        return await events.publish(self.ctx, view.id) if publish else view
+
+    async def registration(self, event_id: uuid.UUID, person_id: uuid.UUID) -> Any:
+        """Register a person for an event (a `RegistrationView`)."""
+        from makesense_api.events import registrations
+
+        return await registrations.register(self.ctx, event_id, person_id)

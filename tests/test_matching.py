@@ -21,7 +21,8 @@ from makesense_api.kit.errors import (
 )
 from makesense_api.matching import service as matching
 from makesense_api.people.models import Person
-from makesense_api.projects import service as projects
+from makesense_api.projects import contributions
+from makesense_api.projects import needs as project_needs
 from tests.conftest import as_person
 from tests.factories import Factory
 
@@ -126,10 +127,10 @@ async def needs(
     await need("lyon", "lyon", "accounting", causes=[4])
     await need("unrelated", "lagos", "accounting", default_language="en")
     await need("draft", "paris", "web-design", publish=False, causes=[13])
-    await projects.fill_need(factory.ctx, await need("filled", "paris", "web-design"))
+    await project_needs.fill(factory.ctx, await need("filled", "paris", "web-design"))
     await need("own", "paris", "web-design", owner=me)
     answered = await need("answered", "paris", "web-design")
-    await projects.offer(as_person(session, me, scopes={"projects:write"}), answered)
+    await contributions.offer(as_person(session, me, scopes={"projects:write"}), answered)
     return made
 
 
@@ -231,7 +232,7 @@ async def test_people_are_ranked_and_explained(
     await erase(session, await member("paris", skills=["web-design"], open_to_matching=True))
     await member("paris", skills=["cooking"], causes=[1], open_to_matching=True)
     answered = await member("paris", skills=["web-design"], open_to_matching=True)
-    await projects.offer(as_person(session, answered, scopes={"projects:write"}), need.id)
+    await contributions.offer(as_person(session, answered, scopes={"projects:write"}), need.id)
 
     organizer = await factory.member(world["paris"], "organizer")
     ctx = as_person(session, organizer, scopes={"people:read"})

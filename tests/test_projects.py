@@ -24,6 +24,7 @@ from makesense_api.kit.errors import (
 )
 from makesense_api.kit.models import Tombstone
 from makesense_api.people.models import Person
+from makesense_api.projects import contributions, needs
 from makesense_api.projects import service as projects
 from makesense_api.projects.models import Contribution, Need, Project, ProjectCause, ProjectOwner
 from makesense_api.projects.schemas import OwnerView
@@ -431,16 +432,14 @@ async def test_needs_are_managed_by_the_project_managers(
 ) -> None:
     project = await factory.project(tree["paris"], who["owner"])
     owner = as_person(session, who["owner"], scopes=WRITE)
-    need = await projects.create_need(
-        owner, project.id, {"skill": " Web  Design ", "title": "Site"}
-    )
+    need = await needs.create(owner, project.id, {"skill": " Web  Design ", "title": "Site"})
     assert (need.skill, need.status) == ("web-design", "open")
     organizer = as_person(session, who["france_org"], scopes=WRITE)
-    other = await projects.create_need(organizer, project.id, {"skill": "photo", "title": "Pics"})
-    changed = await projects.update_need(owner, other.id, {"skill": "Photography", "title": "Pix"})
+    other = await needs.create(organizer, project.id, {"skill": "photo", "title": "Pics"})
+    changed = await needs.update(owner, other.id, {"skill": "Photography", "title": "Pix"})
     assert (changed.skill, changed.title) == ("photography", "Pix")
     with pytest.raises(ValidationFailed):
-        await projects.update_need(owner, other.id, {"skill": None})
+        await needs.update(owner, other.id, {"skill": None})
     denied: list[tuple[Ctx, type[Exception]]] = [
         (anonymous(session), Unauthenticated),
         (as_person(session, who["owner"], scopes=READ), MissingScope),
@@ -449,17 +448,17 @@ async def test_needs_are_managed_by_the_project_managers(
     ]
     for ctx, error in denied:
         with pytest.raises(error):
-            await projects.create_need(ctx, project.id, {"skill": "x", "title": "x"})
+            await needs.create(ctx, project.id, {"skill": "x", "title": "x"})
         with pytest.raises(error):
-            await projects.fill_need(ctx, need.id)
+            await needs.fill(ctx, need.id)
     lagos = await factory.project(tree["lagos"], who["volunteer"])
     with pytest.raises(Forbidden):
-        await projects.create_need(
+        await needs.create(
             as_person(session, who["paris_org"], scopes=WRITE),
             lagos.id,
             {"skill": "x", "title": "x"},
         )
-    listed = await projects.list_needs(anonymous(session), project.id)
+    listed = await needs.list_needs(anonymous(session), project.id)
     assert [n.id for n in listed.items] == [need.id, other.id]
 
 
@@ -469,26 +468,24 @@ async def test_need_status_machine_and_validation(
     project = await factory.project(tree["paris"], who["owner"])
     need = await factory.need(project.id)
     owner = as_person(session, who["owner"], scopes=WRITE)
-    assert (await projects.fill_need(owner, need.id)).status == "filled"
+    assert (await needs.fill(owner, need.id)).status == "filled"
     with pytest.raises(Conflict):
-        await projects.fill_need(owner, need.id)
-    assert [n.id for n in (await projects.list_needs(owner, project.id, "filled")).items] == [
-        need.id
-    ]
-    assert (await projects.reopen_need(owner, need.id)).status == "open"
+        await needs.fill(owner, need.id)
+    assert [n.id for n in (await needs.list_needs(owner, project.id, "filled")).items] == [need.id]
+    assert (await needs.reopen(owner, need.id)).status == "open"
     with pytest.raises(Conflict):
-        await projects.reopen_need(owner, need.id)
+        await needs.reopen(owner, need.id)
     with pytest.raises(ValidationFailed):
-        await projects.list_needs(owner, project.id, "closed")
+        await needs.list_needs(owner, project.id, "closed")
     before = await count(session, Need)
     for bad in ({"skill": "  ", "title": "x"}, {"skill": "x" * 65, "title": "x"}, {"title": "x"}):
         with pytest.raises(ValidationFailed) as err:
-            await projects.create_need(owner, project.id, bad)
+            await needs.create(owner, project.id, bad)
         assert err.value.errors[0].field == "skill"
     assert await count(session, Need) == before
     await projects.archive(owner, project.id)
     with pytest.raises(Conflict):
-        await projects.create_need(owner, project.id, {"skill": "x", "title": "x"})
+        await needs.create(owner, project.id, {"skill": "x", "title": "x"})
 
 
 async def test_needs_of_drafts_are_hidden_with_their_project(
@@ -497,12 +494,12 @@ async def test_needs_of_drafts_are_hidden_with_their_project(
     draft = await factory.project(tree["paris"], who["owner"], publish=False)
     need = await factory.need(draft.id)
     with pytest.raises(NotFound):
-        await projects.get_need(anonymous(session), need.id)
+        await needs.get(anonymous(session), need.id)
     with pytest.raises(NotFound):
-        await projects.list_needs(anonymous(session), draft.id)
-    assert (await projects.get_need(as_person(session, who["owner"], scopes=READ), need.id)).id
+        await needs.list_needs(anonymous(session), draft.id)
+    assert (await needs.get(as_person(session, who["owner"], scopes=READ), need.id)).id
     await projects.publish(factory.ctx, draft.id)
-    assert (await projects.get_need(anonymous(session), need.id)).skill == "web-design"
+    assert (await needs.get(anonymous(session), need.id)).skill == "web-design"
 
 
 # -- contributions ------------------------------------------------------------------------------
@@ -519,19 +516,19 @@ async def test_offering_help_is_idempotent(
     session: AsyncSession, need: Any, who: dict[str, uuid.UUID]
 ) -> None:
     volunteer = as_person(session, who["volunteer"], scopes=WRITE)
-    first = await projects.offer(volunteer, need.id, {"message": "I build sites"})
+    first = await contributions.offer(volunteer, need.id, {"message": "I build sites"})
     assert (first.status, first.person_id, first.project_id) == (
         "offered",
         who["volunteer"],
         need.project_id,
     )
     assert first.display_name == await name_of(session, who["volunteer"])
-    again = await projects.offer(volunteer, need.id, {"message": "me again"})
+    again = await contributions.offer(volunteer, need.id, {"message": "me again"})
     assert (again.id, again.message) == (first.id, "I build sites")
     assert await count(session, Contribution) == 1
     # A concurrent twin that slipped past the lookup meets the unique key and gets the winner.
     async with use_case(session):
-        twin = await projects._insert_offer(volunteer, need.id, who["volunteer"], None)
+        twin = await contributions._insert_offer(volunteer, need.id, who["volunteer"], None)
     assert twin == first.id
     assert await count(session, Contribution) == 1
 
@@ -544,24 +541,24 @@ async def test_offers_need_a_person_the_scope_and_an_open_published_need(
     who: dict[str, uuid.UUID],
 ) -> None:
     with pytest.raises(Unauthenticated):
-        await projects.offer(anonymous(session), need.id)
+        await contributions.offer(anonymous(session), need.id)
     with pytest.raises(MissingScope):
-        await projects.offer(as_person(session, who["volunteer"], scopes=READ), need.id)
+        await contributions.offer(as_person(session, who["volunteer"], scopes=READ), need.id)
     partner = Ctx.of(session, Principal.partner(uuid.uuid4(), {"projects:write"}))
     with pytest.raises(Forbidden):
-        await projects.offer(partner, need.id)
+        await contributions.offer(partner, need.id)
     draft = await factory.project(tree["paris"], who["owner"], publish=False)
     draft_need = await factory.need(draft.id)
     with pytest.raises(NotFound):
-        await projects.offer(as_person(session, who["volunteer"], scopes=WRITE), draft_need.id)
+        await contributions.offer(as_person(session, who["volunteer"], scopes=WRITE), draft_need.id)
     with pytest.raises(Conflict):  # the owner sees the draft, but it takes no offers yet
-        await projects.offer(as_person(session, who["owner"], scopes=WRITE), draft_need.id)
-    await projects.fill_need(factory.ctx, need.id)
+        await contributions.offer(as_person(session, who["owner"], scopes=WRITE), draft_need.id)
+    await needs.fill(factory.ctx, need.id)
     before = await count(session, Contribution)
     with pytest.raises(Conflict):
-        await projects.offer(as_person(session, who["volunteer"], scopes=WRITE), need.id)
+        await contributions.offer(as_person(session, who["volunteer"], scopes=WRITE), need.id)
     with pytest.raises(ValidationFailed):
-        await projects.offer(
+        await contributions.offer(
             as_person(session, who["volunteer"], scopes=WRITE), need.id, {"message": "x" * 2001}
         )
     assert await count(session, Contribution) == before
@@ -571,29 +568,29 @@ async def test_contribution_status_machine(
     session: AsyncSession, need: Any, who: dict[str, uuid.UUID]
 ) -> None:
     owner = as_person(session, who["owner"], scopes=WRITE)
-    taken = await projects.offer(as_person(session, who["volunteer"], scopes=WRITE), need.id)
-    refused = await projects.offer(as_person(session, who["other"], scopes=WRITE), need.id)
+    taken = await contributions.offer(as_person(session, who["volunteer"], scopes=WRITE), need.id)
+    refused = await contributions.offer(as_person(session, who["other"], scopes=WRITE), need.id)
     with pytest.raises(Conflict):
-        await projects.complete(owner, taken.id, {"hours": 2})
-    assert (await projects.accept(owner, taken.id)).status == "accepted"
-    assert (await projects.get_need(owner, need.id)).status == "open"  # managers fill needs
+        await contributions.complete(owner, taken.id, {"hours": 2})
+    assert (await contributions.accept(owner, taken.id)).status == "accepted"
+    assert (await needs.get(owner, need.id)).status == "open"  # managers fill needs
     with pytest.raises(Conflict):
-        await projects.accept(owner, taken.id)
+        await contributions.accept(owner, taken.id)
     with pytest.raises(Conflict):
-        await projects.decline(owner, taken.id)
+        await contributions.decline(owner, taken.id)
     for hours in (-1, 10_000.5, float("nan")):
         with pytest.raises(ValidationFailed) as err:
-            await projects.complete(owner, taken.id, {"hours": hours})
+            await contributions.complete(owner, taken.id, {"hours": hours})
         assert err.value.errors[0].field == "hours"
-    done = await projects.complete(owner, taken.id, {"hours": 3.5})
+    done = await contributions.complete(owner, taken.id, {"hours": 3.5})
     assert (done.status, done.hours) == ("done", 3.5)
     with pytest.raises(Conflict):
-        await projects.complete(owner, taken.id, {"hours": 1})
-    assert (await projects.decline(owner, refused.id)).status == "declined"
-    for move in (projects.accept, projects.decline):
+        await contributions.complete(owner, taken.id, {"hours": 1})
+    assert (await contributions.decline(owner, refused.id)).status == "declined"
+    for move in (contributions.accept, contributions.decline):
         with pytest.raises(Conflict):
             await move(owner, refused.id)
-    assert (await projects.get_contribution(owner, refused.id)).status == "declined"
+    assert (await contributions.get(owner, refused.id)).status == "declined"
 
 
 async def test_who_answers_and_sees_contributions(
@@ -604,9 +601,9 @@ async def test_who_answers_and_sees_contributions(
     who: dict[str, uuid.UUID],
 ) -> None:
     volunteer = as_person(session, who["volunteer"], scopes=WRITE)
-    offered = await projects.offer(volunteer, need.id)
+    offered = await contributions.offer(volunteer, need.id)
     with pytest.raises(Forbidden):  # the contributor cannot accept their own offer
-        await projects.accept(volunteer, offered.id)
+        await contributions.accept(volunteer, offered.id)
     for ctx in (
         anonymous(session),
         as_person(session, who["other"], scopes=WRITE),
@@ -614,30 +611,32 @@ async def test_who_answers_and_sees_contributions(
         as_person(session, who["france_org"], scopes=READ),
     ):
         with pytest.raises(NotFound):
-            await projects.get_contribution(ctx, offered.id)
-        assert (await projects.list_contributions(ctx, need_id=need.id)).items == []
+            await contributions.get(ctx, offered.id)
+        assert (await contributions.list_contributions(ctx, need_id=need.id)).items == []
     for ctx in (
         volunteer,
         as_person(session, who["owner"], scopes=READ),
         as_person(session, who["france_org"], scopes=WRITE),
     ):
-        listed = await projects.list_contributions(ctx, project_id=need.project_id)
+        listed = await contributions.list_contributions(ctx, project_id=need.project_id)
         assert [c.id for c in listed.items] == [offered.id]
     organizer = as_person(session, who["france_org"], scopes=WRITE)
-    assert (await projects.accept(organizer, offered.id)).status == "accepted"
+    assert (await contributions.accept(organizer, offered.id)).status == "accepted"
 
     lagos = await factory.project(tree["lagos"], who["lagos_org"])
-    lagos_offer = await projects.offer(
+    lagos_offer = await contributions.offer(
         as_person(session, who["other"], scopes=WRITE), (await factory.need(lagos.id)).id
     )
     with pytest.raises(NotFound):
-        await projects.decline(as_person(session, who["paris_org"], scopes=WRITE), lagos_offer.id)
-    mine = await projects.list_contributions(volunteer, person_id=who["volunteer"])
+        await contributions.decline(
+            as_person(session, who["paris_org"], scopes=WRITE), lagos_offer.id
+        )
+    mine = await contributions.list_contributions(volunteer, person_id=who["volunteer"])
     assert [c.id for c in mine.items] == [offered.id]
-    accepted = await projects.list_contributions(organizer, status="accepted")
+    accepted = await contributions.list_contributions(organizer, status="accepted")
     assert [c.id for c in accepted.items] == [offered.id]
     with pytest.raises(ValidationFailed):
-        await projects.list_contributions(organizer, status="maybe")
+        await contributions.list_contributions(organizer, status="maybe")
 
 
 async def test_the_contributor_withdraws_an_unanswered_offer(
@@ -645,18 +644,18 @@ async def test_the_contributor_withdraws_an_unanswered_offer(
 ) -> None:
     volunteer = as_person(session, who["volunteer"], scopes=WRITE)
     owner = as_person(session, who["owner"], scopes=WRITE)
-    offered = await projects.offer(volunteer, need.id)
+    offered = await contributions.offer(volunteer, need.id)
     with pytest.raises(Forbidden):
-        await projects.withdraw(owner, offered.id)
+        await contributions.withdraw(owner, offered.id)
     with pytest.raises(MissingScope):
-        await projects.withdraw(as_person(session, who["volunteer"], scopes=READ), offered.id)
-    await projects.withdraw(volunteer, offered.id)
+        await contributions.withdraw(as_person(session, who["volunteer"], scopes=READ), offered.id)
+    await contributions.withdraw(volunteer, offered.id)
     with pytest.raises(NotFound):
-        await projects.get_contribution(owner, offered.id)
+        await contributions.get(owner, offered.id)
     stones = (await session.exec(select(Tombstone).where(Tombstone.entity_id == offered.id))).all()
     assert [(t.entity, t.chapter_id) for t in stones] == [("contribution", tree["paris"].id)]
-    again = await projects.offer(volunteer, need.id)
-    await projects.accept(owner, again.id)
+    again = await contributions.offer(volunteer, need.id)
+    await contributions.accept(owner, again.id)
     with pytest.raises(Conflict):
-        await projects.withdraw(volunteer, again.id)
+        await contributions.withdraw(volunteer, again.id)
     assert await count(session, Contribution) == 1

@@ -14,6 +14,8 @@ class Goal(Entity, table=True):
     __tablename__ = "goal"
     __table_args__ = (
         sa.CheckConstraint("(chapter_id IS NULL) <> (program_id IS NULL)", name="one_target"),
+        sa.CheckConstraint("target >= 1", name="target_positive"),
+        sa.CheckConstraint("deadline > starts_at", name="deadline_after_start"),
     )
 
     chapter_id: uuid.UUID | None = Field(default=None, foreign_key="chapter.id", index=True)

@@ -35,6 +35,7 @@ from makesense_api.kit.i18n import localize
 from makesense_api.kit.pagination import check_limit
 from makesense_api.people import service as people
 from makesense_api.people.models import Membership, Person, PersonCause, PersonSkill
+from makesense_api.projects import needs
 from makesense_api.projects import service as projects
 from makesense_api.projects.models import (
     Contribution,
@@ -314,7 +315,7 @@ async def needs_for_person(ctx: Ctx, person_id: uuid.UUID, limit: int = 20) -> l
     for need, project, _ in rows:
         score, reasons = _explain(profile, targets[need.id])
         match = NeedMatch(
-            need=projects.need_view(need),
+            need=needs.view(need),
             project_id=project.id,
             project_slug=project.slug,
             project_title=_title(ctx, project),
@@ -357,7 +358,7 @@ async def _candidate_people(ctx: Ctx, need: Need, causes: frozenset[int]) -> set
 async def people_for_need(ctx: Ctx, need_id: uuid.UUID, limit: int = 20) -> list[PersonMatch]:
     """People open to matching ranked for a need (organizers who may read members' data)."""
     check_limit(limit)
-    need, project = await projects.load_need(ctx, need_id)
+    need, project = await needs.load(ctx, need_id)
     await ctx.authz.require(MEMBERS_READ, project.home_chapter_id)
     chapter = await ctx.session.get(Chapter, project.home_chapter_id)
     if chapter is None:

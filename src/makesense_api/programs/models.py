@@ -26,7 +26,11 @@ class EnrolmentStatus(StrEnum):
 
 class Program(Entity, table=True):
     __tablename__ = "program"
-    __table_args__ = (sa.Index("ix_program_status_starts", "status", "starts_at"),)
+    __table_args__ = (
+        sa.Index("ix_program_status_starts", "status", "starts_at"),
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        sa.CheckConstraint("target_people >= 1", name="target_positive"),
+    )
 
     slug: str = Field(sa_type=sa.String(80), unique=True, index=True)
     title: str = Field(sa_type=sa.String(200))
@@ -39,7 +43,7 @@ class Program(Entity, table=True):
     private_links: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     starts_at: datetime = Field(sa_type=AwareDateTime)
     ends_at: datetime = Field(sa_type=AwareDateTime)
-    target_people: int | None = None
+    target_people: int
     status: str = Field(default=ProgramStatus.DRAFT, sa_type=sa.String(16))
 
 
@@ -57,11 +61,14 @@ class Enrolment(Entity, table=True):
         sa.UniqueConstraint("program_id", "person_id"),
         sa.Index("ix_enrolment_program_status", "program_id", "status"),
         sa.Index("ix_enrolment_person", "person_id", "status"),
+        # Impact counts completed enrolments per chapter subtree and period.
+        sa.Index("ix_enrolment_chapter_completed", "chapter_id", "status", "completed_at"),
     )
 
     program_id: uuid.UUID = Field(foreign_key="program.id")
     person_id: uuid.UUID = Field(foreign_key="person.id")
-    # The chapter the person takes part through; impact is counted there.
-    chapter_id: uuid.UUID | None = Field(default=None, foreign_key="chapter.id")
+    # The chapter the person takes part through (their home chapter when it takes part, else
+    # the organizing chapter), fixed at enrolment; impact is counted there.
+    chapter_id: uuid.UUID = Field(foreign_key="chapter.id")
     status: str = Field(default=EnrolmentStatus.ENROLLED, sa_type=sa.String(16))
     completed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)

@@ -1,11 +1,8 @@
-"""Projects, the help they need, and the contributions volunteers offer.
+"""Projects: who sees them, reading them, and their managers' changes and owners.
 
-Who sees what:
-- published and archived projects are public; a draft is seen by its owners (through a token
-  carrying `projects:read`) and by reviewers of its home chapter (PROJECTS_REVIEW); always
-  within the token's reach and visible chapters;
-- needs follow their project;
-- a contribution is seen by its contributor and by the project's managers.
+Who sees what: published and archived projects are public; a draft is seen by its owners
+(through a token carrying `projects:read`) and by reviewers of its home chapter
+(PROJECTS_REVIEW); always within the token's reach and visible chapters.
 
 Managers of a project are its owners acting as themselves through `projects:write`, and holders
 of PROJECTS_MANAGE on its home chapter (organizers of that chapter or an ancestor).
@@ -16,9 +13,8 @@ from collections import defaultdict
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
-from sqlmodel.sql.expression import Select, SelectOfScalar
+from sqlmodel.sql.expression import SelectOfScalar
 
 from makesense_api.authz.policy import PROJECTS_MANAGE, PROJECTS_REVIEW
 from makesense_api.authz.principal import Scope
@@ -27,31 +23,14 @@ from makesense_api.chapters.models import Chapter
 from makesense_api.context import Ctx
 from makesense_api.kit.clock import utcnow
 from makesense_api.kit.db import use_case
-from makesense_api.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from makesense_api.kit.errors import Conflict, FieldError, NotFound, ValidationFailed
 from makesense_api.kit.i18n import Translations, localize, validate_translations
-from makesense_api.kit.models import Tombstone
 from makesense_api.kit.pagination import Page, keyset_page
 from makesense_api.kit.schemas import Input, parse, raise_if
 from makesense_api.kit.validation import language_error, normalize_language, slug_error
 from makesense_api.people.models import Person
-from makesense_api.people.service import normalize_skill
-from makesense_api.projects.models import (
-    Contribution,
-    ContributionStatus,
-    Need,
-    NeedStatus,
-    Project,
-    ProjectCause,
-    ProjectOwner,
-    ProjectStatus,
-)
+from makesense_api.projects.models import Project, ProjectCause, ProjectOwner, ProjectStatus
 from makesense_api.projects.schemas import (
-    ContributionDone,
-    ContributionOffer,
-    ContributionView,
-    NeedCreate,
-    NeedUpdate,
-    NeedView,
     OwnerView,
     ProjectCreate,
     ProjectFilter,
@@ -62,12 +41,6 @@ from makesense_api.projects.schemas import (
 PUBLIC = (ProjectStatus.PUBLISHED.value, ProjectStatus.ARCHIVED.value)
 TEXT_FIELDS = {"title", "description"}
 NOT_NULL_ON_UPDATE = ("slug", "title", "default_language", "translations", "causes", "stage")
-# Which status a contribution must have to move to each target status.
-CONTRIBUTION_MOVES = {
-    ContributionStatus.ACCEPTED: ContributionStatus.OFFERED,
-    ContributionStatus.DECLINED: ContributionStatus.OFFERED,
-    ContributionStatus.DONE: ContributionStatus.ACCEPTED,
-}
 
 
 # -- visibility ---------------------------------------------------------------------------
@@ -93,23 +66,6 @@ def visible_clause(ctx: Ctx) -> sa.ColumnElement[bool]:
     return sa.and_(sa.or_(*seen), col(Project.home_chapter_id).in_(open_chapters))
 
 
-def _contribution_clause(ctx: Ctx) -> sa.ColumnElement[bool]:
-    """Contributions the caller may see: their own, and those on projects they manage."""
-    if ctx.principal.is_system:
-        return sa.true()
-    seen: list[sa.ColumnElement[bool]] = []
-    person_id = ctx.principal.person_id
-    if person_id is not None and ctx.principal.has_scope(Scope.PROJECTS_READ):
-        seen.append(col(Contribution.person_id) == person_id)
-        seen.append(col(Project.id).in_(owned_by(person_id)))
-    managed = ctx.authz.chapters_where(PROJECTS_MANAGE)
-    if managed is not None:
-        seen.append(col(Project.home_chapter_id).in_(managed))
-    if not seen:
-        return sa.false()
-    return sa.and_(sa.or_(*seen), visible_clause(ctx))
-
-
 async def _is_owner(ctx: Ctx, project_id: uuid.UUID, person_id: uuid.UUID) -> bool:
     stmt = select(sa.func.count()).where(
         ProjectOwner.project_id == project_id, ProjectOwner.person_id == person_id
@@ -117,7 +73,7 @@ async def _is_owner(ctx: Ctx, project_id: uuid.UUID, person_id: uuid.UUID) -> bo
     return (await ctx.session.exec(stmt)).one() > 0
 
 
-async def _require_manager(ctx: Ctx, project: Project) -> None:
+async def require_manager(ctx: Ctx, project: Project) -> None:
     """An owner acting as themself, or PROJECTS_MANAGE on the home chapter."""
     person_id = ctx.principal.person_id
     if (
@@ -272,7 +228,7 @@ def _check(data: ProjectCreate | ProjectUpdate) -> tuple[Translations | None, li
     return translations, [e for e in errors if e is not None]
 
 
-def _nulls(data: Input, required: tuple[str, ...]) -> list[FieldError]:
+def null_errors(data: Input, required: tuple[str, ...]) -> list[FieldError]:
     """Explicit nulls for fields that cannot be cleared are input errors, not "unchanged"."""
     return [
         FieldError(name, "cannot be null")
@@ -344,11 +300,11 @@ async def create(ctx: Ctx, data: ProjectCreate | dict[str, Any]) -> ProjectView:
     return (await _views(ctx, [project]))[0]
 
 
-async def _managed(ctx: Ctx, project_id: uuid.UUID) -> Project:
+async def load_managed(ctx: Ctx, project_id: uuid.UUID) -> Project:
     """The project, once the caller is shown to hold the scope, see it and manage it."""
     ctx.authz.require_scope(Scope.PROJECTS_WRITE)
     project = await load_visible(ctx, project_id)
-    await _require_manager(ctx, project)
+    await require_manager(ctx, project)
     return project
 
 
@@ -364,9 +320,9 @@ async def update(
     """Change a project's text, causes or stage (its managers)."""
     data = parse(ProjectUpdate, data)
     async with use_case(ctx.session):
-        project = await _managed(ctx, project_id)
+        project = await load_managed(ctx, project_id)
         translations, errors = _check(data)
-        errors += _nulls(data, NOT_NULL_ON_UPDATE)
+        errors += null_errors(data, NOT_NULL_ON_UPDATE)
         if (
             not errors
             and data.slug is not None
@@ -399,7 +355,7 @@ async def _move(
     ctx: Ctx, project_id: uuid.UUID, source: ProjectStatus, target: ProjectStatus
 ) -> ProjectView:
     async with use_case(ctx.session):
-        project = await _managed(ctx, project_id)
+        project = await load_managed(ctx, project_id)
         if project.status != source:
             raise Conflict(f"only a {source} project can become {target}")
         project.status = target.value
@@ -420,7 +376,7 @@ async def archive(ctx: Ctx, project_id: uuid.UUID) -> ProjectView:
 async def add_owner(ctx: Ctx, project_id: uuid.UUID, person_id: uuid.UUID) -> ProjectView:
     """Make a person a co-owner of the project (idempotent)."""
     async with use_case(ctx.session):
-        project = await _managed(ctx, project_id)
+        project = await load_managed(ctx, project_id)
         await _require_person(ctx, person_id, "person_id")
         if not await _is_owner(ctx, project.id, person_id):
             ctx.session.add(ProjectOwner(project_id=project.id, person_id=person_id))
@@ -431,7 +387,7 @@ async def add_owner(ctx: Ctx, project_id: uuid.UUID, person_id: uuid.UUID) -> Pr
 async def remove_owner(ctx: Ctx, project_id: uuid.UUID, person_id: uuid.UUID) -> ProjectView:
     """Remove a co-owner; a project keeps at least one owner."""
     async with use_case(ctx.session):
-        project = await _managed(ctx, project_id)
+        project = await load_managed(ctx, project_id)
         stmt = select(ProjectOwner).where(ProjectOwner.project_id == project.id)
         owners = list((await ctx.session.exec(stmt)).all())
         leaving = next((o for o in owners if o.person_id == person_id), None)
@@ -442,301 +398,3 @@ async def remove_owner(ctx: Ctx, project_id: uuid.UUID, person_id: uuid.UUID) ->
         await ctx.session.delete(leaving)
         _touch(ctx, project)
     return (await _views(ctx, [project]))[0]
-
-
-# -- needs ----------------------------------------------------------------------------------
-
-
-def need_view(need: Need) -> NeedView:
-    """The read model of a need (needs carry no translations)."""
-    return NeedView(
-        id=need.id,
-        project_id=need.project_id,
-        skill=need.skill,
-        title=need.title,
-        description=need.description,
-        status=need.status,
-        created_at=need.created_at,
-        updated_at=need.updated_at,
-    )
-
-
-async def load_need(ctx: Ctx, need_id: uuid.UUID) -> tuple[Need, Project]:
-    """A need and its project, if the caller may see the project; else NotFound."""
-    stmt = (
-        select(Need, Project)
-        .join(Project, col(Project.id) == Need.project_id)
-        .where(Need.id == need_id, visible_clause(ctx))
-    )
-    row = (await ctx.session.exec(stmt)).first()
-    if row is None:
-        raise NotFound("need", need_id)
-    return row[0], row[1]
-
-
-async def get_need(ctx: Ctx, need_id: uuid.UUID) -> NeedView:
-    """One need of a visible project."""
-    return need_view((await load_need(ctx, need_id))[0])
-
-
-async def list_needs(
-    ctx: Ctx,
-    project_id: uuid.UUID,
-    status: str | None = None,
-    after: str | None = None,
-    limit: int = 20,
-) -> Page[NeedView]:
-    """A visible project's needs, optionally only open or filled ones, in creation order."""
-    await load_visible(ctx, project_id)
-    stmt = select(Need).where(Need.project_id == project_id)
-    if status is not None:
-        if status not in set(NeedStatus):
-            raise ValidationFailed.on("status", "must be open or filled")
-        stmt = stmt.where(Need.status == status)
-    page = await keyset_page(ctx.session, stmt, [col(Need.id)], lambda n: [n.id], after, limit)
-    return Page([need_view(n) for n in page.items], page.has_next, page.end_cursor)
-
-
-def _skill(skill: str) -> str:
-    normal = normalize_skill(skill)
-    if not 1 <= len(normal) <= 64:
-        raise ValidationFailed.on("skill", "must be 1-64 characters")
-    return normal
-
-
-async def _managed_need(ctx: Ctx, need_id: uuid.UUID) -> Need:
-    ctx.authz.require_scope(Scope.PROJECTS_WRITE)
-    need, project = await load_need(ctx, need_id)
-    await _require_manager(ctx, project)
-    return need
-
-
-async def create_need(
-    ctx: Ctx, project_id: uuid.UUID, data: NeedCreate | dict[str, Any]
-) -> NeedView:
-    """Ask for help with a skill on a project (its managers)."""
-    data = parse(NeedCreate, data)
-    async with use_case(ctx.session):
-        project = await _managed(ctx, project_id)
-        if project.status == ProjectStatus.ARCHIVED:
-            raise Conflict("an archived project takes no new needs")
-        need = Need(
-            project_id=project.id,
-            skill=_skill(data.skill),
-            title=data.title,
-            description=data.description,
-        )
-        ctx.session.add(need)
-    return need_view(need)
-
-
-async def update_need(ctx: Ctx, need_id: uuid.UUID, data: NeedUpdate | dict[str, Any]) -> NeedView:
-    """Change a need's skill or text (the project's managers)."""
-    data = parse(NeedUpdate, data)
-    async with use_case(ctx.session):
-        need = await _managed_need(ctx, need_id)
-        raise_if(list(_nulls(data, ("skill", "title"))))
-        if data.skill is not None:
-            need.skill = _skill(data.skill)
-        if data.title is not None:
-            need.title = data.title
-        if "description" in data.model_fields_set:
-            need.description = data.description
-        ctx.session.add(need)
-    return need_view(need)
-
-
-async def _set_need_status(
-    ctx: Ctx, need_id: uuid.UUID, source: NeedStatus, target: NeedStatus
-) -> NeedView:
-    async with use_case(ctx.session):
-        need = await _managed_need(ctx, need_id)
-        if need.status != source:
-            raise Conflict(f"only an {source} need can become {target}")
-        need.status = target.value
-        ctx.session.add(need)
-    return need_view(need)
-
-
-async def fill_need(ctx: Ctx, need_id: uuid.UUID) -> NeedView:
-    """Mark an open need as filled."""
-    return await _set_need_status(ctx, need_id, NeedStatus.OPEN, NeedStatus.FILLED)
-
-
-async def reopen_need(ctx: Ctx, need_id: uuid.UUID) -> NeedView:
-    """Open a filled need again."""
-    return await _set_need_status(ctx, need_id, NeedStatus.FILLED, NeedStatus.OPEN)
-
-
-# -- contributions --------------------------------------------------------------------------
-
-
-def _contributions(ctx: Ctx) -> Select[Contribution, Project, str]:
-    """Visible contributions with their project and contributor's name, as one query."""
-    return (
-        select(Contribution, Project, Person.display_name)
-        .join(Need, col(Need.id) == Contribution.need_id)
-        .join(Project, col(Project.id) == Need.project_id)
-        .join(Person, col(Person.id) == Contribution.person_id)
-        .where(_contribution_clause(ctx))
-    )
-
-
-def _contribution_view(c: Contribution, project: Project, name: str) -> ContributionView:
-    return ContributionView(
-        id=c.id,
-        need_id=c.need_id,
-        project_id=project.id,
-        person_id=c.person_id,
-        display_name=name,
-        status=c.status,
-        message=c.message,
-        hours=c.hours,
-        created_at=c.created_at,
-        updated_at=c.updated_at,
-    )
-
-
-async def _load_contribution(
-    ctx: Ctx, contribution_id: uuid.UUID
-) -> tuple[Contribution, Project, str]:
-    stmt = _contributions(ctx).where(Contribution.id == contribution_id)
-    row = (await ctx.session.exec(stmt)).first()
-    if row is None:
-        raise NotFound("contribution", contribution_id)
-    return row[0], row[1], row[2]
-
-
-async def get_contribution(ctx: Ctx, contribution_id: uuid.UUID) -> ContributionView:
-    """One contribution, for its contributor or the project's managers."""
-    return _contribution_view(*await _load_contribution(ctx, contribution_id))
-
-
-async def list_contributions(
-    ctx: Ctx,
-    need_id: uuid.UUID | None = None,
-    project_id: uuid.UUID | None = None,
-    person_id: uuid.UUID | None = None,
-    status: str | None = None,
-    after: str | None = None,
-    limit: int = 20,
-) -> Page[ContributionView]:
-    """Contributions the caller may see, by need, project, contributor or status."""
-    stmt = _contributions(ctx)
-    if need_id is not None:
-        stmt = stmt.where(Contribution.need_id == need_id)
-    if project_id is not None:
-        stmt = stmt.where(Project.id == project_id)
-    if person_id is not None:
-        stmt = stmt.where(Contribution.person_id == person_id)
-    if status is not None:
-        if status not in set(ContributionStatus):
-            raise ValidationFailed.on("status", "must be offered, accepted, declined or done")
-        stmt = stmt.where(Contribution.status == status)
-    page = await keyset_page(
-        ctx.session, stmt, [col(Contribution.id)], lambda r: [r[0].id], after, limit
-    )
-    return Page([_contribution_view(*r) for r in page.items], page.has_next, page.end_cursor)
-
-
-async def _find_offer(ctx: Ctx, need_id: uuid.UUID, person_id: uuid.UUID) -> Contribution | None:
-    stmt = select(Contribution).where(
-        Contribution.need_id == need_id, Contribution.person_id == person_id
-    )
-    return (await ctx.session.exec(stmt)).first()
-
-
-async def _insert_offer(
-    ctx: Ctx, need_id: uuid.UUID, person_id: uuid.UUID, message: str | None
-) -> uuid.UUID:
-    """Insert an offer; when a concurrent request inserted the same one first, return it."""
-    contribution = Contribution(need_id=need_id, person_id=person_id, message=message)
-    try:
-        async with ctx.session.begin_nested():
-            ctx.session.add(contribution)
-    except IntegrityError:
-        winner = await _find_offer(ctx, need_id, person_id)
-        if winner is None:
-            raise
-        return winner.id
-    return contribution.id
-
-
-async def offer(
-    ctx: Ctx, need_id: uuid.UUID, data: ContributionOffer | dict[str, Any] | None = None
-) -> ContributionView:
-    """Offer one's help on an open need of a published project; offering again is a no-op."""
-    data = parse(ContributionOffer, data if data is not None else {})
-    ctx.authz.require_scope(Scope.PROJECTS_WRITE)
-    person_id = ctx.principal.person_id
-    if person_id is None:
-        raise Forbidden("only a person offers help, as themself")
-    async with use_case(ctx.session):
-        need, project = await load_need(ctx, need_id)
-        existing = await _find_offer(ctx, need.id, person_id)
-        if existing is not None:
-            contribution_id = existing.id
-        else:
-            if project.status != ProjectStatus.PUBLISHED:
-                raise Conflict("help is offered on published projects only")
-            if need.status != NeedStatus.OPEN:
-                raise Conflict("this need is no longer open")
-            contribution_id = await _insert_offer(ctx, need.id, person_id, data.message)
-    return await get_contribution(ctx, contribution_id)
-
-
-async def _answer(
-    ctx: Ctx,
-    contribution_id: uuid.UUID,
-    target: ContributionStatus,
-    hours: float | None = None,
-) -> ContributionView:
-    """Move a contribution along offered → accepted | declined, accepted → done."""
-    ctx.authz.require_scope(Scope.PROJECTS_WRITE)
-    async with use_case(ctx.session):
-        contribution, project, name = await _load_contribution(ctx, contribution_id)
-        await _require_manager(ctx, project)
-        if contribution.status != CONTRIBUTION_MOVES[target]:
-            raise Conflict(f"a contribution {contribution.status} cannot become {target}")
-        contribution.status = target.value
-        if hours is not None:
-            contribution.hours = hours
-        ctx.session.add(contribution)
-    return _contribution_view(contribution, project, name)
-
-
-async def accept(ctx: Ctx, contribution_id: uuid.UUID) -> ContributionView:
-    """Accept an offer (the project's managers); the need stays open until they fill it."""
-    return await _answer(ctx, contribution_id, ContributionStatus.ACCEPTED)
-
-
-async def decline(ctx: Ctx, contribution_id: uuid.UUID) -> ContributionView:
-    """Decline an offer (the project's managers)."""
-    return await _answer(ctx, contribution_id, ContributionStatus.DECLINED)
-
-
-async def complete(
-    ctx: Ctx, contribution_id: uuid.UUID, data: ContributionDone | dict[str, Any]
-) -> ContributionView:
-    """Record an accepted contribution as done, with the hours given."""
-    data = parse(ContributionDone, data)
-    return await _answer(ctx, contribution_id, ContributionStatus.DONE, data.hours)
-
-
-async def withdraw(ctx: Ctx, contribution_id: uuid.UUID) -> None:
-    """The contributor takes back an offer that has not been answered yet."""
-    ctx.authz.require_scope(Scope.PROJECTS_WRITE)
-    async with use_case(ctx.session):
-        contribution, project, _ = await _load_contribution(ctx, contribution_id)
-        if contribution.person_id != ctx.principal.person_id:
-            raise Forbidden("only the contributor may withdraw an offer")
-        if contribution.status != ContributionStatus.OFFERED:
-            raise Conflict("only an offer not yet answered can be withdrawn")
-        await ctx.session.delete(contribution)
-        ctx.session.add(
-            Tombstone(
-                entity="contribution",
-                entity_id=contribution.id,
-                chapter_id=project.home_chapter_id,
-            )
-        )
