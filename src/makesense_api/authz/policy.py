@@ -49,6 +49,7 @@ EVENTS_REVIEW = Permission("read draft events", Scope.EVENTS_READ, Role.ORGANIZE
 REGISTRATIONS_MANAGE = Permission("manage registrations", Scope.REGISTRATIONS_WRITE, Role.ORGANIZER)
 REGISTRATIONS_REVIEW = Permission("read attendee lists", Scope.REGISTRATIONS_READ, Role.ORGANIZER)
 PROGRAMS_MANAGE = Permission("manage programs", Scope.PROGRAMS_WRITE, Role.ORGANIZER)
+IMPACT_DETAIL = Permission("read impact breakdowns", Scope.IMPACT_READ, Role.MEMBER)
 IMPACT_MANAGE = Permission("set impact goals", Scope.IMPACT_READ, Role.ADMIN, partner=False)
 
 

@@ -24,8 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from makesense_api.authz.policy import IMPACT_MANAGE, PROGRAMS_MANAGE, Permission
-from makesense_api.authz.principal import Scope
+from makesense_api.authz.policy import IMPACT_DETAIL, IMPACT_MANAGE, PROGRAMS_MANAGE
 from makesense_api.chapters import service as chapters
 from makesense_api.chapters.models import Chapter
 from makesense_api.context import Ctx
@@ -50,11 +49,8 @@ from makesense_api.kit.errors import FieldError, NotFound, ValidationFailed
 from makesense_api.kit.i18n import localize
 from makesense_api.kit.pagination import Page, keyset_page
 from makesense_api.kit.schemas import parse, raise_if
-from makesense_api.people.models import Role
 from makesense_api.programs import service as programs
 from makesense_api.programs.models import Program, ProgramChapter
-
-IMPACT_DETAIL = Permission("read impact breakdowns", Scope.IMPACT_READ, Role.MEMBER)
 
 # -- reports ------------------------------------------------------------------------------
 
