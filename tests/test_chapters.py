@@ -20,6 +20,7 @@ from makesense_api.kit.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from makesense_api.kit.pagination import Window
 from tests.conftest import as_person
 from tests.factories import Factory
 
@@ -264,3 +265,23 @@ async def test_filters_country_text_near_and_keyset_pages(
         await chapters.list_chapters(system, ChapterFilter(), after="garbage!", limit=2)
     with pytest.raises(ValidationFailed):
         await chapters.list_chapters(system, ChapterFilter(), limit=101)
+
+
+async def test_relay_windows_page_backwards_and_forwards(
+    system: Ctx, tree: dict[str, ChapterView]
+) -> None:
+    flt = ChapterFilter(subtree=tree["root"].id)
+    everything = [c.slug for c in (await chapters.list_chapters(system, flt, limit=100)).items]
+    last3 = await chapters.list_chapters(system, flt, after=Window(last=3))
+    assert [c.slug for c in last3.items] == everything[-3:]
+    assert last3.has_previous and not last3.has_next
+    assert len(last3.cursors) == 3
+    before = await chapters.list_chapters(system, flt, after=Window(last=2, before=last3.start_cursor))
+    assert [c.slug for c in before.items] == everything[-5:-3]
+    assert before.has_next
+    first2 = await chapters.list_chapters(system, flt, after=Window(first=2, after=before.end_cursor))
+    assert [c.slug for c in first2.items] == everything[-3:-1]
+    with pytest.raises(ValidationFailed):
+        await chapters.list_chapters(system, flt, after=Window(first=1, last=1))
+    with pytest.raises(ValidationFailed):
+        await chapters.list_chapters(system, flt, after=Window(last=0))

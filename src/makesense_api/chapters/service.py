@@ -22,7 +22,7 @@ from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from makesense_api.kit.geo import near_clause
 from makesense_api.kit.i18n import localize
-from makesense_api.kit.pagination import Page, keyset_page
+from makesense_api.kit.pagination import Cursor, Page, keyset_page
 from makesense_api.kit.schemas import parse, raise_if
 from makesense_api.kit.validation import (
     coordinates_error,
@@ -181,14 +181,14 @@ def filter_clauses(flt: ChapterFilter) -> list[sa.ColumnElement[bool]]:
 
 
 async def list_chapters(
-    ctx: Ctx, flt: ChapterFilter, after: str | None = None, limit: int = 20
+    ctx: Ctx, flt: ChapterFilter, after: Cursor = None, limit: int = 20
 ) -> Page[ChapterView]:
     """Visible chapters matching the filter, ordered by slug."""
     stmt = select(Chapter).where(visible_clause(ctx), *filter_clauses(flt))
     page = await keyset_page(
         ctx.session, stmt, [col(Chapter.slug)], lambda c: [c.slug], after, limit
     )
-    return Page(await _views(ctx, page.items), page.has_next, page.end_cursor)
+    return page.replace(await _views(ctx, page.items))
 
 
 async def count_chapters(ctx: Ctx, flt: ChapterFilter) -> int:

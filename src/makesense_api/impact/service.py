@@ -47,7 +47,7 @@ from makesense_api.kit.clock import as_utc, utcnow
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import FieldError, NotFound, ValidationFailed
 from makesense_api.kit.i18n import localize
-from makesense_api.kit.pagination import Page, keyset_page
+from makesense_api.kit.pagination import Cursor, Page, keyset_page
 from makesense_api.kit.schemas import parse, raise_if
 from makesense_api.programs import service as programs
 from makesense_api.programs.models import Program, ProgramChapter
@@ -185,7 +185,7 @@ async def list_goals(
     ctx: Ctx,
     chapter_id: uuid.UUID | None = None,
     program_id: uuid.UUID | None = None,
-    after: str | None = None,
+    after: Cursor = None,
     limit: int = 20,
 ) -> Page[GoalView]:
     """Visible goals, optionally of one chapter or program, by deadline."""
@@ -196,7 +196,7 @@ async def list_goals(
         stmt = stmt.where(Goal.program_id == program_id)
     order = [col(Goal.deadline), col(Goal.id)]
     page = await keyset_page(ctx.session, stmt, order, lambda g: [g.deadline, g.id], after, limit)
-    return Page([_goal_view(g) for g in page.items], page.has_next, page.end_cursor)
+    return page.replace([_goal_view(g) for g in page.items])
 
 
 async def _require_goal_setter(

@@ -4,7 +4,7 @@ import base64
 import binascii
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -15,14 +15,45 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from makesense_api.kit.errors import ValidationFailed
 
 T = TypeVar("T")
+U = TypeVar("U")
 MAX_PAGE = 100
 
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
+    """One page of a keyset-paginated list, with a cursor per item (for Relay edges)."""
+
     items: list[T]
     has_next: bool
     end_cursor: str | None
+    has_previous: bool = False
+    start_cursor: str | None = None
+    cursors: list[str] = field(default_factory=list)
+
+    def replace(self, items: list[U]) -> "Page[U]":
+        """The same page (cursors, flags) carrying other items, e.g. read models of the rows."""
+        return Page(
+            items,
+            self.has_next,
+            self.end_cursor,
+            self.has_previous,
+            self.start_cursor,
+            self.cursors,
+        )
+
+
+@dataclass(frozen=True)
+class Window:
+    """A Relay-style page request: `first` after a cursor, or `last` before one."""
+
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+
+# What list services accept: a plain cursor (then `limit` applies) or a Relay window.
+Cursor = str | Window | None
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -63,24 +94,49 @@ def check_limit(limit: int, field: str = "limit") -> int:
     return limit
 
 
+def _beyond(order: Sequence[Any], cursor: str, forward: bool, field: str) -> Any:
+    values = decode_cursor(cursor, len(order), field)
+    bound = sa.tuple_(*[sa.literal(v, type_=c.type) for v, c in zip(values, order, strict=True)])
+    return sa.tuple_(*order) > bound if forward else sa.tuple_(*order) < bound
+
+
 async def keyset_page(
     session: AsyncSession,
     stmt: Any,
     order: Sequence[Any],
     key: Callable[[Any], Sequence[Any]],
-    after: str | None,
+    after: Cursor,
     limit: int,
 ) -> Page[Any]:
-    """Run `stmt` ordered by `order` (ascending, unique as a tuple) from the cursor `after`."""
-    check_limit(limit)
-    if after is not None:
-        values = decode_cursor(after, len(order))
-        stmt = stmt.where(
-            sa.tuple_(*order)
-            > sa.tuple_(*[sa.literal(v, type_=c.type) for v, c in zip(values, order, strict=True)])
-        )
-    rows = list((await session.exec(stmt.order_by(*order).limit(limit + 1))).all())
-    has_next = len(rows) > limit
-    rows = rows[:limit]
-    end = encode_cursor(key(rows[-1])) if rows else None
-    return Page(rows, has_next, end)
+    """Run `stmt` ordered by `order` (ascending, unique as a tuple) from a cursor.
+
+    `after` is a cursor (then `limit` rows follow it) or a `Window` (Relay `first`/`after`
+    or `last`/`before`). One extra row is fetched to learn whether more exist; no OFFSET.
+    """
+    window = after if isinstance(after, Window) else Window(first=limit, after=after)
+    if window.first is not None and window.last is not None:
+        raise ValidationFailed.on("last", "give `first` or `last`, not both")
+    forward = window.last is None
+    size = check_limit(
+        window.first if forward else window.last or 0,  # type: ignore[arg-type]
+        "first" if forward else "last",
+    )
+    if window.after is not None:
+        stmt = stmt.where(_beyond(order, window.after, True, "after"))
+    if window.before is not None:
+        stmt = stmt.where(_beyond(order, window.before, False, "before"))
+    ordering = order if forward else [c.desc() for c in order]
+    rows = list((await session.exec(stmt.order_by(*ordering).limit(size + 1))).all())
+    more = len(rows) > size
+    rows = rows[:size]
+    if not forward:
+        rows.reverse()
+    cursors = [encode_cursor(key(r)) for r in rows]
+    return Page(
+        items=rows,
+        has_next=more if forward else window.before is not None,
+        end_cursor=cursors[-1] if cursors else None,
+        has_previous=window.after is not None if forward else more,
+        start_cursor=cursors[0] if cursors else None,
+        cursors=cursors,
+    )

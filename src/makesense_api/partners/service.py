@@ -24,7 +24,7 @@ from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from makesense_api.kit.ids import new_id
 from makesense_api.kit.models import Tombstone
-from makesense_api.kit.pagination import Page, keyset_page
+from makesense_api.kit.pagination import Cursor, Page, keyset_page
 from makesense_api.kit.schemas import parse, raise_if
 from makesense_api.kit.validation import slug_error
 from makesense_api.partners.models import PartnerGrant, PartnerOrganisation
@@ -155,7 +155,7 @@ async def get(ctx: Ctx, partner_id: uuid.UUID) -> PartnerView:
 
 
 async def list_partners(
-    ctx: Ctx, active: bool | None = None, after: str | None = None, limit: int = 20
+    ctx: Ctx, active: bool | None = None, after: Cursor = None, limit: int = 20
 ) -> Page[PartnerView]:
     """Partner organisations ordered by slug (network admins)."""
     await require_network_admin(ctx)
@@ -165,7 +165,7 @@ async def list_partners(
     page = await keyset_page(
         ctx.session, stmt, [col(PartnerOrganisation.slug)], lambda p: [p.slug], after, limit
     )
-    return Page([_view(p) for p in page.items], page.has_next, page.end_cursor)
+    return page.replace([_view(p) for p in page.items])
 
 
 # -- grants ---------------------------------------------------------------------------------
@@ -182,19 +182,29 @@ def _check_scopes(scopes: list[str]) -> set[str]:
     return set(scopes)
 
 
-async def _insert_missing(ctx: Ctx, partner_id: uuid.UUID, chapter_id: uuid.UUID,
-                          scopes: set[str]) -> None:
+async def _insert_missing(
+    ctx: Ctx, partner_id: uuid.UUID, chapter_id: uuid.UUID, scopes: set[str]
+) -> None:
     """Insert the grant rows that do not exist yet; concurrent identical grants both succeed."""
     now = utcnow()
     rows = [
-        {"id": new_id(), "created_at": now, "updated_at": now, "partner_id": partner_id,
-         "chapter_id": chapter_id, "scope": scope, "granted_by_id": ctx.principal.person_id}
+        {
+            "id": new_id(),
+            "created_at": now,
+            "updated_at": now,
+            "partner_id": partner_id,
+            "chapter_id": chapter_id,
+            "scope": scope,
+            "granted_by_id": ctx.principal.person_id,
+        }
         for scope in sorted(scopes)
     ]
     dialect = ctx.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(PartnerGrant).values(rows).on_conflict_do_nothing(
-        index_elements=["partner_id", "chapter_id", "scope"]
+    stmt = (
+        insert(PartnerGrant)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["partner_id", "chapter_id", "scope"])
     )
     await ctx.session.exec(stmt)
 
@@ -234,8 +244,9 @@ async def revoke(
             raise NotFound("partner grant", f"{partner_id}/{chapter_id}")
         for row in rows:
             await ctx.session.delete(row)
-            ctx.session.add(Tombstone(entity="partner_grant", entity_id=row.id,
-                                      chapter_id=chapter.id))
+            ctx.session.add(
+                Tombstone(entity="partner_grant", entity_id=row.id, chapter_id=chapter.id)
+            )
         ctx.authz.forget()
 
 
@@ -268,8 +279,9 @@ async def _grouped(ctx: Ctx, *where: Any) -> list[GrantView]:
         .where(*where)
         .order_by(col(PartnerOrganisation.slug), col(Chapter.slug), col(PartnerGrant.scope))
     )
-    groups: dict[tuple[uuid.UUID, uuid.UUID], list[tuple[PartnerGrant, PartnerOrganisation,
-                                                         str]]] = {}
+    groups: dict[
+        tuple[uuid.UUID, uuid.UUID], list[tuple[PartnerGrant, PartnerOrganisation, str]]
+    ] = {}
     for row in (await ctx.session.exec(stmt)).all():
         groups.setdefault((row[0].partner_id, row[0].chapter_id), []).append(row)
     return [

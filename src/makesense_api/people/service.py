@@ -23,7 +23,7 @@ from makesense_api.kit.errors import (
     ValidationFailed,
 )
 from makesense_api.kit.models import Tombstone
-from makesense_api.kit.pagination import Page, keyset_page
+from makesense_api.kit.pagination import Cursor, Page, keyset_page
 from makesense_api.kit.schemas import parse, raise_if
 from makesense_api.kit.validation import country_error, language_error, normalize_language
 from makesense_api.people.models import Membership, Person, PersonCause, PersonSkill, Role
@@ -53,17 +53,21 @@ async def _views(ctx: Ctx, people: list[Person]) -> list[PersonView]:
     skills: dict[uuid.UUID, list[str]] = {i: [] for i in ids}
     causes: dict[uuid.UUID, list[int]] = {i: [] for i in ids}
     if ids:
-        for pid, skill in (await ctx.session.exec(
-            select(PersonSkill.person_id, PersonSkill.skill)
-            .where(col(PersonSkill.person_id).in_(ids))
-            .order_by(col(PersonSkill.skill))
-        )).all():
+        for pid, skill in (
+            await ctx.session.exec(
+                select(PersonSkill.person_id, PersonSkill.skill)
+                .where(col(PersonSkill.person_id).in_(ids))
+                .order_by(col(PersonSkill.skill))
+            )
+        ).all():
             skills[pid].append(skill)
-        for pid, cause in (await ctx.session.exec(
-            select(PersonCause.person_id, PersonCause.cause)
-            .where(col(PersonCause.person_id).in_(ids))
-            .order_by(col(PersonCause.cause))
-        )).all():
+        for pid, cause in (
+            await ctx.session.exec(
+                select(PersonCause.person_id, PersonCause.cause)
+                .where(col(PersonCause.person_id).in_(ids))
+                .order_by(col(PersonCause.cause))
+            )
+        ).all():
             causes[pid].append(cause)
     return [
         PersonView(
@@ -111,7 +115,7 @@ async def list_people(
     ctx: Ctx,
     chapter_id: uuid.UUID | None = None,
     skill: str | None = None,
-    after: str | None = None,
+    after: Cursor = None,
     limit: int = 20,
 ) -> Page[PersonView]:
     """People the caller may see, optionally members of a chapter subtree or with a skill."""
@@ -127,7 +131,7 @@ async def list_people(
             col(Person.id).in_(select(PersonSkill.person_id).where(PersonSkill.skill == skill))
         )
     page = await keyset_page(ctx.session, stmt, [col(Person.id)], lambda p: [p.id], after, limit)
-    return Page(await _views(ctx, page.items), page.has_next, page.end_cursor)
+    return page.replace(await _views(ctx, page.items))
 
 
 # -- writes -------------------------------------------------------------------------------
@@ -177,8 +181,9 @@ def normalize_skill(skill: str) -> str:
     return "-".join(skill.lower().split())
 
 
-async def _set_tags(ctx: Ctx, person_id: uuid.UUID, skills: list[str] | None,
-                    causes: list[int] | None) -> None:
+async def _set_tags(
+    ctx: Ctx, person_id: uuid.UUID, skills: list[str] | None, causes: list[int] | None
+) -> None:
     if skills is not None:
         await ctx.session.exec(delete(PersonSkill).where(col(PersonSkill.person_id) == person_id))
         for skill in sorted({normalize_skill(s) for s in skills}):
@@ -263,9 +268,13 @@ async def join(ctx: Ctx, chapter_id: uuid.UUID) -> MembershipView:
         raise ValidationFailed.on("person", "only a person can join a chapter")
     async with use_case(ctx.session):
         await chapters.load_visible(ctx, chapter_id)
-        existing = (await ctx.session.exec(select(Membership).where(
-            Membership.person_id == person_id, Membership.chapter_id == chapter_id
-        ))).first()
+        existing = (
+            await ctx.session.exec(
+                select(Membership).where(
+                    Membership.person_id == person_id, Membership.chapter_id == chapter_id
+                )
+            )
+        ).first()
         if existing is not None:
             return _membership_view(existing)
         membership = Membership(person_id=person_id, chapter_id=chapter_id, role=Role.MEMBER)
@@ -281,9 +290,13 @@ async def set_role(
     async with use_case(ctx.session):
         await chapters.load_visible(ctx, chapter_id)
         await ctx.authz.require(CHAPTER_MANAGE, chapter_id)
-        membership = (await ctx.session.exec(select(Membership).where(
-            Membership.person_id == person_id, Membership.chapter_id == chapter_id
-        ))).first()
+        membership = (
+            await ctx.session.exec(
+                select(Membership).where(
+                    Membership.person_id == person_id, Membership.chapter_id == chapter_id
+                )
+            )
+        ).first()
         if membership is None:
             # Enrolling someone makes their personal data visible to the chapter's organizers,
             # so admins enrol only people they may already see (others join on their own).
@@ -292,8 +305,11 @@ async def set_role(
             except NotFound:
                 raise ValidationFailed.on("person_id", "no such person") from None
             membership = Membership(person_id=person_id, chapter_id=chapter_id, role=wanted)
-        elif (membership.role == Role.ADMIN and wanted < Role.ADMIN
-              and await _last_admin(ctx, chapter_id)):
+        elif (
+            membership.role == Role.ADMIN
+            and wanted < Role.ADMIN
+            and await _last_admin(ctx, chapter_id)
+        ):
             raise Conflict("a chapter keeps at least one admin")
         membership.role = wanted
         ctx.session.add(membership)
@@ -307,9 +323,13 @@ async def remove_member(ctx: Ctx, chapter_id: uuid.UUID, person_id: uuid.UUID) -
         await chapters.load_visible(ctx, chapter_id)
         if not ctx.authz.is_self(person_id):
             await ctx.authz.require(CHAPTER_MANAGE, chapter_id)
-        membership = (await ctx.session.exec(select(Membership).where(
-            Membership.person_id == person_id, Membership.chapter_id == chapter_id
-        ))).first()
+        membership = (
+            await ctx.session.exec(
+                select(Membership).where(
+                    Membership.person_id == person_id, Membership.chapter_id == chapter_id
+                )
+            )
+        ).first()
         if membership is None:
             raise NotFound("membership", f"{chapter_id}/{person_id}")
         if membership.role == Role.ADMIN and await _last_admin(ctx, chapter_id):
@@ -322,14 +342,19 @@ async def remove_member(ctx: Ctx, chapter_id: uuid.UUID, person_id: uuid.UUID) -
 
 
 async def _last_admin(ctx: Ctx, chapter_id: uuid.UUID) -> bool:
-    stmt = select(sa.func.count()).select_from(Membership).where(
-        Membership.chapter_id == chapter_id, Membership.role == Role.ADMIN
+    stmt = (
+        select(sa.func.count())
+        .select_from(Membership)
+        .where(Membership.chapter_id == chapter_id, Membership.role == Role.ADMIN)
     )
     return (await ctx.session.exec(stmt)).one() <= 1
 
 
 async def list_members(
-    ctx: Ctx, chapter_id: uuid.UUID, role: str | None = None, after: str | None = None,
+    ctx: Ctx,
+    chapter_id: uuid.UUID,
+    role: str | None = None,
+    after: Cursor = None,
     limit: int = 20,
 ) -> Page[MembershipView]:
     """A chapter's memberships (organizers of the chapter or its ancestors, `people:read`)."""
@@ -341,13 +366,15 @@ async def list_members(
     page = await keyset_page(
         ctx.session, stmt, [col(Membership.id)], lambda m: [m.id], after, limit
     )
-    return Page([_membership_view(m) for m in page.items], page.has_next, page.end_cursor)
+    return page.replace([_membership_view(m) for m in page.items])
 
 
 async def memberships_of(ctx: Ctx, person_id: uuid.UUID) -> list[MembershipView]:
     """A visible person's memberships."""
     await load_visible(ctx, person_id)
-    stmt = select(Membership).where(Membership.person_id == person_id).order_by(
-        col(Membership.created_at)
+    stmt = (
+        select(Membership)
+        .where(Membership.person_id == person_id)
+        .order_by(col(Membership.created_at))
     )
     return [_membership_view(m) for m in (await ctx.session.exec(stmt)).all()]

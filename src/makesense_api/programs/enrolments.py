@@ -31,7 +31,7 @@ from makesense_api.kit.clock import as_utc, utcnow
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, NotFound, ValidationFailed
 from makesense_api.kit.models import DomainEvent
-from makesense_api.kit.pagination import Page, keyset_page
+from makesense_api.kit.pagination import Cursor, Page, keyset_page
 from makesense_api.kit.schemas import parse
 from makesense_api.people import service as people
 from makesense_api.people.models import Person
@@ -96,7 +96,7 @@ async def get(ctx: Ctx, enrolment_id: uuid.UUID) -> EnrolmentView:
 async def list_enrolments(
     ctx: Ctx,
     flt: EnrolmentFilter | dict[str, Any] | None = None,
-    after: str | None = None,
+    after: Cursor = None,
     limit: int = 20,
 ) -> Page[EnrolmentView]:
     """Visible enrolments matching the filter, ordered by id (enrolment order)."""
@@ -114,7 +114,7 @@ async def list_enrolments(
     if flt.status is not None:
         stmt = stmt.where(Enrolment.status == flt.status.value)
     page = await keyset_page(ctx.session, stmt, [col(Enrolment.id)], lambda e: [e.id], after, limit)
-    return Page([_view(e) for e in page.items], page.has_next, page.end_cursor)
+    return page.replace([_view(e) for e in page.items])
 
 
 # -- writes ---------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from makesense_api.chapters.models import Chapter
 from makesense_api.context import Ctx
 from makesense_api.events.models import Event, EventStatus, EventVisibility
 from makesense_api.kit.i18n import localize
-from makesense_api.kit.pagination import Page, keyset_page
+from makesense_api.kit.pagination import Cursor, Page, keyset_page
 from makesense_api.programs.schemas import ProgramEventView
 from makesense_api.programs.service import load_visible
 
@@ -58,11 +58,11 @@ def _event_view(ctx: Ctx, event: Event) -> ProgramEventView:
 
 
 async def list_events(
-    ctx: Ctx, program_id: uuid.UUID, after: str | None = None, limit: int = 20
+    ctx: Ctx, program_id: uuid.UUID, after: Cursor = None, limit: int = 20
 ) -> Page[ProgramEventView]:
     """The program's linked events the caller may see, by start time."""
     program = await load_visible(ctx, program_id)
     stmt = select(Event).where(Event.program_id == program.id, visible_events_clause(ctx))
     order = [col(Event.starts_at), col(Event.id)]
     page = await keyset_page(ctx.session, stmt, order, lambda e: [e.starts_at, e.id], after, limit)
-    return Page([_event_view(ctx, e) for e in page.items], page.has_next, page.end_cursor)
+    return page.replace([_event_view(ctx, e) for e in page.items])

@@ -33,7 +33,7 @@ from makesense_api.kit.clock import as_utc, utcnow
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from makesense_api.kit.i18n import Translations, localize, validate_translations
-from makesense_api.kit.pagination import Page, keyset_page
+from makesense_api.kit.pagination import Cursor, Page, keyset_page
 from makesense_api.kit.schemas import parse, raise_if
 from makesense_api.kit.validation import language_error, normalize_language, slug_error
 from makesense_api.programs.models import Enrolment, Program, ProgramChapter, ProgramStatus
@@ -194,7 +194,7 @@ def _filter_clauses(flt: ProgramFilter) -> list[sa.ColumnElement[bool]]:
 async def list_programs(
     ctx: Ctx,
     flt: ProgramFilter | dict[str, Any] | None = None,
-    after: str | None = None,
+    after: Cursor = None,
     limit: int = 20,
 ) -> Page[ProgramView]:
     """Visible programs matching the filter, ordered by start, then id."""
@@ -202,7 +202,7 @@ async def list_programs(
     stmt = select(Program).where(visible_clause(ctx), *_filter_clauses(flt))
     order = [col(Program.starts_at), col(Program.id)]
     page = await keyset_page(ctx.session, stmt, order, lambda p: [p.starts_at, p.id], after, limit)
-    return Page(await views(ctx, page.items), page.has_next, page.end_cursor)
+    return page.replace(await views(ctx, page.items))
 
 
 # -- writes ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from makesense_api.context import Ctx
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from makesense_api.kit.models import Tombstone
-from makesense_api.kit.pagination import Page, keyset_page
+from makesense_api.kit.pagination import Cursor, Page, keyset_page
 from makesense_api.kit.schemas import parse
 from makesense_api.people.models import Person
 from makesense_api.projects import needs
@@ -111,7 +111,7 @@ async def list_contributions(
     project_id: uuid.UUID | None = None,
     person_id: uuid.UUID | None = None,
     status: str | None = None,
-    after: str | None = None,
+    after: Cursor = None,
     limit: int = 20,
 ) -> Page[ContributionView]:
     """Contributions the caller may see, by need, project, contributor or status."""
@@ -129,7 +129,7 @@ async def list_contributions(
     page = await keyset_page(
         ctx.session, stmt, [col(Contribution.id)], lambda r: [r[0].id], after, limit
     )
-    return Page([_view(*r) for r in page.items], page.has_next, page.end_cursor)
+    return page.replace([_view(*r) for r in page.items])
 
 
 async def _find_offer(ctx: Ctx, need_id: uuid.UUID, person_id: uuid.UUID) -> Contribution | None:

@@ -12,7 +12,7 @@ from makesense_api.authz.principal import Scope
 from makesense_api.context import Ctx
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, NotFound, ValidationFailed
-from makesense_api.kit.pagination import Page, keyset_page
+from makesense_api.kit.pagination import Cursor, Page, keyset_page
 from makesense_api.kit.schemas import parse, raise_if
 from makesense_api.people.service import normalize_skill
 from makesense_api.projects.models import Need, NeedStatus, Project, ProjectStatus
@@ -62,7 +62,7 @@ async def list_needs(
     ctx: Ctx,
     project_id: uuid.UUID,
     status: str | None = None,
-    after: str | None = None,
+    after: Cursor = None,
     limit: int = 20,
 ) -> Page[NeedView]:
     """A visible project's needs, optionally only open or filled ones, in creation order."""
@@ -73,7 +73,7 @@ async def list_needs(
             raise ValidationFailed.on("status", "must be open or filled")
         stmt = stmt.where(Need.status == status)
     page = await keyset_page(ctx.session, stmt, [col(Need.id)], lambda n: [n.id], after, limit)
-    return Page([view(n) for n in page.items], page.has_next, page.end_cursor)
+    return page.replace([view(n) for n in page.items])
 
 
 def _skill(skill: str) -> str:

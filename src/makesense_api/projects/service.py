@@ -25,7 +25,7 @@ from makesense_api.kit.clock import utcnow
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, FieldError, NotFound, ValidationFailed
 from makesense_api.kit.i18n import Translations, localize, validate_translations
-from makesense_api.kit.pagination import Page, keyset_page
+from makesense_api.kit.pagination import Cursor, Page, keyset_page
 from makesense_api.kit.schemas import Input, parse, raise_if
 from makesense_api.kit.validation import language_error, normalize_language, slug_error
 from makesense_api.people.models import Person
@@ -200,14 +200,14 @@ def _filter_clauses(flt: ProjectFilter) -> list[sa.ColumnElement[bool]]:
 async def list_projects(
     ctx: Ctx,
     flt: ProjectFilter | dict[str, Any] | None = None,
-    after: str | None = None,
+    after: Cursor = None,
     limit: int = 20,
 ) -> Page[ProjectView]:
     """Visible projects matching the filter, ordered by id (creation order)."""
     flt = parse(ProjectFilter, flt if flt is not None else {})
     stmt = select(Project).where(visible_clause(ctx), *_filter_clauses(flt))
     page = await keyset_page(ctx.session, stmt, [col(Project.id)], lambda p: [p.id], after, limit)
-    return Page(await _views(ctx, page.items), page.has_next, page.end_cursor)
+    return page.replace(await _views(ctx, page.items))
 
 
 # -- projects: writes ---------------------------------------------------------------------
