@@ -285,3 +285,22 @@ async def test_relay_windows_page_backwards_and_forwards(
         await chapters.list_chapters(system, flt, after=Window(first=1, last=1))
     with pytest.raises(ValidationFailed):
         await chapters.list_chapters(system, flt, after=Window(last=0))
+
+
+async def test_children_of_many_parents_in_one_query(
+    system: Ctx, factory: Factory, tree: dict[str, ChapterView]
+) -> None:
+    for n in range(3):
+        await factory.chapter(tree["paris"], slug=f"paris-{n}", kind="neighbourhood")
+    pages = await chapters.children_of(
+        system, [tree["root"].id, tree["france"].id, tree["paris"].id, tree["lagos"].id],
+        Window(first=2),
+    )
+    assert [c.slug for c in pages[tree["root"].id].items] == ["africa", "europe"]
+    assert [c.slug for c in pages[tree["france"].id].items] == ["lyon", "paris"]
+    paris = pages[tree["paris"].id]
+    assert [c.slug for c in paris.items] == ["paris-0", "paris-1"]
+    assert paris.has_next
+    assert pages[tree["lagos"].id].items == []
+    more = await chapters.children_of(system, [tree["paris"].id], Window(first=2, after=paris.end_cursor))
+    assert [c.slug for c in more[tree["paris"].id].items] == ["paris-2"]

@@ -22,7 +22,7 @@ from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from makesense_api.kit.geo import near_clause
 from makesense_api.kit.i18n import localize
-from makesense_api.kit.pagination import Cursor, Page, keyset_page
+from makesense_api.kit.pagination import Cursor, Page, Window, keyset_page, keyset_pages_by
 from makesense_api.kit.schemas import parse, raise_if
 from makesense_api.kit.validation import (
     coordinates_error,
@@ -189,6 +189,25 @@ async def list_chapters(
         ctx.session, stmt, [col(Chapter.slug)], lambda c: [c.slug], after, limit
     )
     return page.replace(await _views(ctx, page.items))
+
+
+async def children_of(
+    ctx: Ctx, parent_ids: list[uuid.UUID], window: Window
+) -> dict[uuid.UUID, Page[ChapterView]]:
+    """The first page of visible children of each parent, ordered by slug, in one query."""
+    stmt = select(Chapter).where(visible_clause(ctx))
+    pages = await keyset_pages_by(
+        ctx.session,
+        Chapter,
+        stmt,
+        col(Chapter.parent_id),
+        parent_ids,
+        [col(Chapter.slug)],
+        lambda c: [c.slug],
+        window,
+    )
+    views = {v.id: v for v in await _views(ctx, [c for p in pages.values() for c in p.items])}
+    return {pid: p.replace([views[c.id] for c in p.items]) for pid, p in pages.items()}
 
 
 async def count_chapters(ctx: Ctx, flt: ChapterFilter) -> int:

@@ -10,6 +10,8 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 import sqlalchemy as sa
+import sqlalchemy.orm
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from makesense_api.kit.errors import ValidationFailed
@@ -140,3 +142,54 @@ async def keyset_page(
         start_cursor=cursors[0] if cursors else None,
         cursors=cursors,
     )
+
+
+async def keyset_pages_by(
+    session: AsyncSession,
+    entity: Any,
+    stmt: Any,
+    group: Any,
+    groups: Sequence[Any],
+    order: Sequence[Any],
+    key: Callable[[Any], Sequence[Any]],
+    window: Window,
+) -> dict[Any, Page[Any]]:
+    """The first page of a list for each of many parents, in ONE query.
+
+    For nested connections (a chapter's events, an event's registrations): rows are numbered
+    per `group` with a window function and cut at `first + 1`, so the number of statements
+    stays constant whatever the number of parents and the page size. Only `first`/`after` are
+    supported here; the cursor, if any, applies to every parent.
+    """
+    if window.last is not None or window.before is not None:
+        raise ValidationFailed.on("last", "nested lists page forwards only (`first`/`after`)")
+    size = check_limit(window.first or 20, "first")
+    result: dict[Any, Page[Any]] = {g: Page([], False, None) for g in groups}
+    if not groups:
+        return result
+    stmt = stmt.where(group.in_(list(groups)))
+    if window.after is not None:
+        stmt = stmt.where(_beyond(order, window.after, True, "after"))
+    number = sa.func.row_number().over(partition_by=group, order_by=list(order)).label("_n")
+    ranked = stmt.add_columns(number).subquery()
+    aliased = sa.orm.aliased(entity, ranked)
+    outer = (
+        select(aliased)
+        .where(ranked.c._n <= size + 1)
+        .order_by(ranked.c[group.key], ranked.c._n)
+    )
+    rows: dict[Any, list[Any]] = {g: [] for g in groups}
+    for row in (await session.exec(outer)).all():
+        rows[getattr(row, group.key)].append(row)
+    for g, items in rows.items():
+        page_items = items[:size]
+        cursors = [encode_cursor(key(r)) for r in page_items]
+        result[g] = Page(
+            page_items,
+            len(items) > size,
+            cursors[-1] if cursors else None,
+            window.after is not None,
+            cursors[0] if cursors else None,
+            cursors,
+        )
+    return result
