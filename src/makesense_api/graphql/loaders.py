@@ -1,0 +1,59 @@
+"""Per-request batch loaders: one query per kind of object and per nesting level.
+
+Loaders live in the request's `GraphQLContext`, so their caches never cross callers. Each one
+calls a service batch function, so the authorization of a batch is the authorization of a get.
+"""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+__all__ = ["DataLoader", "Page", "Window", "by_id", "pages_by_id"]
+
+from makesense_api.context import Ctx
+from makesense_api.graphql.context import GraphQLContext
+from makesense_api.kit.pagination import Page, Window
+
+V = TypeVar("V")
+K = TypeVar("K", bound=Hashable)
+
+ByIds = Callable[[Ctx, list[uuid.UUID]], Awaitable[dict[uuid.UUID, V]]]
+PagesByIds = Callable[[Ctx, list[uuid.UUID], Window], Awaitable[dict[uuid.UUID, Page[V]]]]
+
+
+def _cached(gctx: GraphQLContext, name: str, make: Callable[[], DataLoader[Any, Any]]) -> Any:
+    loader = gctx.loaders.get(name)
+    if loader is None:
+        loader = gctx.loaders[name] = make()
+    return loader
+
+
+def by_id(gctx: GraphQLContext, name: str, fetch: ByIds[V]) -> DataLoader[uuid.UUID, V | None]:
+    """Objects by id; an object the caller may not see loads as None."""
+
+    async def load(ids: Sequence[uuid.UUID]) -> list[V | None]:
+        found = await fetch(gctx.ctx, list(ids))
+        return [found.get(i) for i in ids]
+
+    return _cached(gctx, name, lambda: DataLoader(load_fn=load))  # type: ignore[no-any-return]
+
+
+def pages_by_id(
+    gctx: GraphQLContext, name: str, fetch: PagesByIds[V]
+) -> DataLoader[tuple[uuid.UUID, Window], Page[V]]:
+    """First pages of a nested list for many parents; one query per distinct window."""
+
+    async def load(keys: Sequence[tuple[uuid.UUID, Window]]) -> list[Page[V]]:
+        by_window: dict[Window, list[uuid.UUID]] = defaultdict(list)
+        for parent, window in keys:
+            by_window[window].append(parent)
+        pages: dict[tuple[uuid.UUID, Window], Page[V]] = {}
+        for window, parents in by_window.items():
+            for parent, page in (await fetch(gctx.ctx, parents, window)).items():
+                pages[(parent, window)] = page
+        return [pages[k] for k in keys]
+
+    return _cached(gctx, name, lambda: DataLoader(load_fn=load))  # type: ignore[no-any-return]

@@ -1,0 +1,1 @@
+"""Mutations, one module per domain: object-then-verb names, one `input:` argument each."""

@@ -1,0 +1,29 @@
+"""The schema object: root Query and Mutation merged from the per-domain modules."""
+
+import strawberry
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from makesense_api.graphql.mutations.chapters import ChapterMutations
+from makesense_api.graphql.queries import CoreQueries
+from makesense_api.graphql.types.chapters import Membership
+from makesense_api.graphql.types.people import Person
+
+Query = merge_types("Query", (CoreQueries,))
+Mutation = merge_types("Mutation", (ChapterMutations,))
+
+# Types reachable only through `node(id:)` or unions must be listed explicitly.
+EXTRA_TYPES: list[type] = [Person, Membership]
+
+
+def build_schema(*, suggestions: bool = True) -> strawberry.Schema:
+    """The schema; field suggestions are turned off in production."""
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=EXTRA_TYPES,
+        config=StrawberryConfig(disable_field_suggestions=not suggestions),
+    )
+
+
+schema = build_schema()
