@@ -22,10 +22,12 @@ from makesense_api.projects.models import (
     ProjectCause,
     ProjectOwner,
 )
+from makesense_api.tokens.models import AccessToken
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AccessToken",
     "Account",
     "Chapter",
     "ChapterClosure",
