@@ -47,6 +47,9 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture(scope="session")
 async def database(settings: Settings) -> AsyncIterator[Database]:
     db = Database.from_settings(settings)
+    if db.dialect == "postgresql" and not (db.engine.url.database or "").startswith("test"):
+        raise pytest.UsageError("TEST_DATABASE_URL must name a database whose name starts with "
+                                "'test': the suite drops and recreates its public schema")
     async with db.engine.connect() as conn:
         if db.dialect == "postgresql":
             await conn.execute(text("DROP SCHEMA public CASCADE"))

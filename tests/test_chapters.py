@@ -7,6 +7,7 @@ from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from makesense_api.authz.policy import CHAPTER_MEMBER_READ
 from makesense_api.authz.principal import Principal
 from makesense_api.chapters import service as chapters
 from makesense_api.chapters.models import Chapter, ChapterClosure
@@ -14,13 +15,15 @@ from makesense_api.chapters.schemas import ChapterView
 from makesense_api.chapters.service import ChapterFilter
 from makesense_api.context import Ctx
 from makesense_api.kit.errors import (
+    Conflict,
     Forbidden,
     MissingScope,
     NotFound,
     Unauthenticated,
     ValidationFailed,
 )
-from makesense_api.kit.pagination import Window
+from makesense_api.kit.pagination import Window, encode_cursor
+from makesense_api.people import service as people
 from tests.conftest import as_person
 from tests.factories import Factory
 
@@ -304,3 +307,97 @@ async def test_children_of_many_parents_in_one_query(
     assert pages[tree["lagos"].id].items == []
     more = await chapters.children_of(system, [tree["paris"].id], Window(first=2, after=paris.end_cursor))
     assert [c.slug for c in more[tree["paris"].id].items] == ["paris-2"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[{"u": 1}], [{"a": 1}], [[1]], [1], [True], [None], [{"t": "2026-01-01T00:00:00"}], ["a", "b"]],
+)
+async def test_tampered_cursors_are_field_errors(
+    system: Ctx, tree: dict[str, ChapterView], values: list[object]
+) -> None:
+    cursor = encode_cursor(values)  # type: ignore[arg-type]
+    with pytest.raises(ValidationFailed) as err:
+        await chapters.list_chapters(system, ChapterFilter(), after=cursor)
+    assert err.value.errors[0].field == "after"
+    with pytest.raises(ValidationFailed):
+        await chapters.list_chapters(system, ChapterFilter(), after=Window(last=2, before=cursor))
+
+
+async def test_moving_away_needs_the_current_parents_admins(
+    session: AsyncSession, factory: Factory, tree: dict[str, ChapterView]
+) -> None:
+    both = await factory.member(tree["lagos"], "admin")
+    await people.set_role(factory.ctx, tree["europe"].id, both, "admin")
+    ctx = as_person(session, both)
+    with pytest.raises(Forbidden):
+        await chapters.move(ctx, tree["lagos"].id, tree["europe"].id)
+    await people.set_role(factory.ctx, tree["africa"].id, both, "admin")
+    moved = await chapters.move(as_person(session, both), tree["lagos"].id, tree["europe"].id)
+    assert moved.parent_id == tree["europe"].id
+
+
+async def test_move_refreshes_depths_of_loaded_descendants(
+    system: Ctx, factory: Factory, tree: dict[str, ChapterView]
+) -> None:
+    quarter = await factory.chapter(tree["paris"], slug="batignolles", kind="neighbourhood")
+    assert (await chapters.get(system, quarter.id)).depth == 4
+    await chapters.move(system, tree["paris"].id, tree["europe"].id)
+    assert (await chapters.get(system, quarter.id)).depth == 3
+
+
+async def test_root_is_created_once_and_only_by_the_service(
+    session: AsyncSession, system: Ctx, factory: Factory, tree: dict[str, ChapterView]
+) -> None:
+    admin = await factory.member(tree["root"], "admin")
+    data = {"slug": "other", "name": "Other", "default_language": "en", "kind": "network",
+            "timezone": "UTC"}
+    with pytest.raises(Forbidden):
+        await chapters.create_root(as_person(session, admin), data)
+    with pytest.raises(Conflict):
+        await chapters.create_root(system, data)
+
+
+async def test_plain_membership_does_not_carry_down_the_tree(
+    session: AsyncSession, system: Ctx, factory: Factory, tree: dict[str, ChapterView]
+) -> None:
+    await chapters.update(system, tree["lagos"].id, {"contacts": [
+        {"kind": "whatsapp", "value": "https://chat.example.org/lagos", "private": True}]})
+    root_member = as_person(session, await factory.member(tree["root"]))
+    assert (await chapters.get(root_member, tree["lagos"].id)).contacts == []
+    root_organizer = as_person(session, await factory.member(tree["root"], "organizer"))
+    assert len((await chapters.get(root_organizer, tree["lagos"].id)).contacts) == 1
+    lagos_member = as_person(session, await factory.member(tree["lagos"]))
+    assert len((await chapters.get(lagos_member, tree["lagos"].id)).contacts) == 1
+
+
+async def test_closed_chapter_stays_visible_to_its_admins(
+    session: AsyncSession, system: Ctx, factory: Factory, tree: dict[str, ChapterView]
+) -> None:
+    admin = as_person(session, await factory.member(tree["lyon"], "admin"))
+    await chapters.update(system, tree["lyon"].id, {"status": "closed"})
+    assert (await chapters.get(admin, tree["lyon"].id)).status == "closed"
+    member = as_person(session, await factory.member(tree["paris"]))
+    with pytest.raises(NotFound):
+        await chapters.get(member, tree["lyon"].id)
+
+
+async def test_update_validates_fields_and_refuses_nulls(
+    system: Ctx, session: AsyncSession, tree: dict[str, ChapterView]
+) -> None:
+    for change, field in (({"timezone": "Nowhere/City"}, "timezone"), ({"name": None}, "name"),
+                          ({"kind": None}, "kind"), ({"country_code": "ZZ"}, "country_code")):
+        with pytest.raises(ValidationFailed) as err:
+            await chapters.update(system, tree["paris"].id, change)
+        assert err.value.errors[0].field == field
+    assert (await chapters.get(system, tree["paris"].id)).timezone == "Europe/Paris"
+
+
+async def test_authorizer_sees_role_changes_within_a_request(
+    session: AsyncSession, factory: Factory, tree: dict[str, ChapterView]
+) -> None:
+    ctx = as_person(session, await factory.person())
+    assert not await ctx.authz.can(CHAPTER_MEMBER_READ, tree["lyon"].id)
+    await people.join(ctx, tree["lyon"].id)
+    # The same authorizer (one request) must not answer from its stale cache.
+    assert await ctx.authz.can(CHAPTER_MEMBER_READ, tree["lyon"].id)

@@ -451,10 +451,13 @@ async def test_totals_are_public_and_breakdowns_need_impact_read(
     without = as_person(session, france_member, scopes={"events:read", "programs:read"})
     with pytest.raises(MissingScope):
         await report(without, tree["france"])
-    assert (
-        await report(as_person(session, france_member, scopes={"impact:read"}), tree["paris"])
-    ).detailed
-    # Membership of the chapter or an ancestor is needed too.
+    scoped = as_person(session, france_member, scopes={"impact:read"})
+    assert (await report(scoped, tree["france"])).detailed
+    # Plain membership counts in its own chapter only; organizers' roles carry down the tree.
+    with pytest.raises(Forbidden):
+        await report(scoped, tree["paris"])
+    france_organizer = await factory.member(tree["france"], "organizer")
+    assert (await report(as_person(session, france_organizer), tree["paris"])).detailed
     paris_member = as_person(session, await factory.member(tree["paris"]))
     assert (await report(paris_member, tree["paris"])).periods[0].mobilised == 2
     with pytest.raises(Forbidden):

@@ -398,3 +398,16 @@ async def test_grant_lists_are_grouped_and_guarded(
     assert all(g.granted_at <= g.updated_at for g in of_partner)
     with pytest.raises(NotFound):
         await partners.grants_of_partner(network_admin, uuid.uuid4())
+
+
+async def test_an_inactive_partners_grants_stop_working(
+    session: AsyncSession, system: Ctx, factory: Factory, tree: Tree, partner: PartnerView
+) -> None:
+    await factory.grant(partner.id, tree["paris"], "events:write")
+    assert await as_partner(session, partner.id, "events:write").authz.can(
+        EVENTS_MANAGE, tree["paris"].id
+    )
+    await partners.update(system, partner.id, {"active": False})
+    ctx = as_partner(session, partner.id, "events:write")
+    assert not await ctx.authz.can(EVENTS_MANAGE, tree["paris"].id)
+    assert await ctx.authz.chapters_allowing(EVENTS_MANAGE, {tree["paris"].id}) == set()

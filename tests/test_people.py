@@ -12,7 +12,7 @@ from makesense_api.authz.principal import Principal
 from makesense_api.chapters.schemas import ChapterView
 from makesense_api.context import Ctx
 from makesense_api.kit.db import use_case
-from makesense_api.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from makesense_api.kit.errors import Conflict, Forbidden, MissingScope, NotFound, ValidationFailed
 from makesense_api.kit.models import Tombstone
 from makesense_api.people import accounts
 from makesense_api.people import service as people
@@ -330,3 +330,32 @@ async def test_failed_use_case_leaves_nothing_and_the_transaction_goes_on(
     later = await people.new_person(system, PersonCreate(display_name="Later"))
     assert await count(session, Person) == before + 2
     assert (await people.get(system, later.id)).display_name == "Later"
+
+
+async def test_memberships_and_member_lists_respect_reach_and_visibility(
+    session: AsyncSession, system: Ctx, factory: Factory, tree: Tree
+) -> None:
+    person = await factory.member(tree["paris"])
+    await people.set_role(system, tree["lagos"].id, person, "member")
+    organizer = await factory.member(tree["root"], "organizer")
+    france_only = as_person(session, organizer, reach=frozenset({tree["france"].id}))
+    chapters_seen = {m.chapter_id for m in await people.memberships_of(france_only, person)}
+    assert chapters_seen == {tree["paris"].id}
+    with pytest.raises(NotFound):
+        await people.list_people(france_only, chapter_id=tree["lagos"].id)
+    everywhere = as_person(session, organizer)
+    assert len(await people.memberships_of(everywhere, person)) == 2
+
+
+async def test_listing_people_needs_the_scope_and_joining_needs_a_visible_chapter(
+    session: AsyncSession, system: Ctx, factory: Factory, tree: Tree
+) -> None:
+    organizer = await factory.member(tree["paris"], "organizer")
+    with pytest.raises(MissingScope):
+        await people.list_people(as_person(session, organizer, scopes={"profile"}))
+    from makesense_api.chapters import service as chapters
+
+    await chapters.update(system, tree["lyon"].id, {"status": "closed"})
+    joiner = as_person(session, await factory.person())
+    with pytest.raises(NotFound):
+        await people.join(joiner, tree["lyon"].id)

@@ -1,6 +1,8 @@
 """Project rules: ownership, visibility, the status machines of projects, needs and contributions."""
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,6 +25,7 @@ from makesense_api.kit.errors import (
     ValidationFailed,
 )
 from makesense_api.kit.models import Tombstone
+from makesense_api.kit.pagination import Window
 from makesense_api.people.models import Person
 from makesense_api.projects import contributions, needs
 from makesense_api.projects import service as projects
@@ -659,3 +662,104 @@ async def test_the_contributor_withdraws_an_unanswered_offer(
     with pytest.raises(Conflict):
         await contributions.withdraw(volunteer, again.id)
     assert await count(session, Contribution) == 1
+
+
+# -- batches for nested lists and counts --------------------------------------------------------
+
+
+async def test_counting_matches_the_list_for_each_caller(
+    session: AsyncSession, factory: Factory, tree: dict[str, ChapterView], who: dict[str, uuid.UUID]
+) -> None:
+    await factory.project(tree["paris"], who["owner"], causes=[13])
+    await factory.project(tree["lyon"], who["other"], causes=[4])
+    await factory.project(tree["paris"], who["owner"], publish=False, causes=[13])
+    owner = as_person(session, who["owner"], scopes=READ)
+    cases: list[tuple[Ctx, dict[str, Any], int]] = [
+        (anonymous(session), {}, 2),
+        (anonymous(session), {"cause": 13}, 1),
+        (anonymous(session), {"subtree": tree["lagos"].id}, 0),
+        (owner, {}, 3),
+        (owner, {"status": "draft"}, 1),
+    ]
+    for ctx, flt, expected in cases:
+        listed = await projects.list_projects(ctx, flt, limit=100)
+        assert await projects.count_projects(ctx, flt) == len(listed.items) == expected
+    with pytest.raises(ValidationFailed):
+        await projects.count_projects(anonymous(session), {"stage": "x"})
+
+
+@contextlib.contextmanager
+def recorded(connection: AsyncConnection) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(connection.sync_connection, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(connection.sync_connection, "before_cursor_execute", record)
+
+
+async def test_needs_of_many_projects_come_in_one_query(
+    session: AsyncSession,
+    connection: AsyncConnection,
+    factory: Factory,
+    tree: dict[str, ChapterView],
+    who: dict[str, uuid.UUID],
+) -> None:
+    public = await factory.project(tree["paris"], who["owner"])
+    draft = await factory.project(tree["paris"], who["owner"], publish=False)
+    made = [await factory.need(public.id) for _ in range(3)]
+    hidden = await factory.need(draft.id)
+    await needs.fill(factory.ctx, made[1].id)
+    anon, owner = anonymous(session), as_person(session, who["owner"], scopes=READ)
+    with recorded(connection) as statements:
+        pages = await needs.pages_for_projects(anon, [public.id, draft.id], Window(first=2))
+    assert len(statements) == 1
+    assert [n.id for n in pages[public.id].items] == [made[0].id, made[1].id]
+    assert pages[public.id].has_next
+    assert pages[draft.id].items == []  # hidden with its project
+    rest = Window(first=2, after=pages[public.id].end_cursor)
+    page = (await needs.pages_for_projects(anon, [public.id], rest))[public.id]
+    assert [n.id for n in page.items] == [made[2].id]
+    page = (await needs.pages_for_projects(anon, [public.id], Window(first=5), "open"))[public.id]
+    assert [n.id for n in page.items] == [made[0].id, made[2].id]
+    with pytest.raises(ValidationFailed):
+        await needs.pages_for_projects(anon, [public.id], Window(first=5), "closed")
+    assert list(await needs.get_many(anon, [made[0].id, hidden.id])) == [made[0].id]
+    assert set(await needs.get_many(owner, [made[0].id, hidden.id])) == {made[0].id, hidden.id}
+
+
+async def test_contributions_of_many_needs_come_in_two_queries(
+    session: AsyncSession,
+    connection: AsyncConnection,
+    need: Any,
+    who: dict[str, uuid.UUID],
+    factory: Factory,
+) -> None:
+    other_need = await factory.need(need.project_id)
+    offers = [
+        await contributions.offer(as_person(session, p, scopes=WRITE), need.id)
+        for p in (who["volunteer"], who["other"])
+    ]
+    volunteer = as_person(session, who["volunteer"], scopes=WRITE)
+    owner = as_person(session, who["owner"], scopes=READ)
+    with recorded(connection) as statements:
+        pages = await contributions.pages_for_needs(
+            owner, [need.id, other_need.id], Window(first=5)
+        )
+    assert len(statements) == 2  # the pages, then projects and contributors' names
+    assert [c.id for c in pages[need.id].items] == [o.id for o in offers]
+    assert pages[need.id].items[0].display_name == await name_of(session, who["volunteer"])
+    assert pages[other_need.id].items == []
+    # The contributor sees their own offer only; anonymous callers see none.
+    mine = await contributions.pages_for_needs(volunteer, [need.id], Window(first=5))
+    assert [c.id for c in mine[need.id].items] == [offers[0].id]
+    none = await contributions.pages_for_needs(anonymous(session), [need.id], Window(first=5))
+    assert none[need.id].items == []
+    assert set(await contributions.get_many(volunteer, [o.id for o in offers])) == {offers[0].id}
+    assert set(await contributions.get_many(owner, [o.id for o in offers])) == {
+        o.id for o in offers
+    }

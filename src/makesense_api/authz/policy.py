@@ -50,7 +50,12 @@ REGISTRATIONS_MANAGE = Permission("manage registrations", Scope.REGISTRATIONS_WR
 REGISTRATIONS_REVIEW = Permission("read attendee lists", Scope.REGISTRATIONS_READ, Role.ORGANIZER)
 PROGRAMS_MANAGE = Permission("manage programs", Scope.PROGRAMS_WRITE, Role.ORGANIZER)
 IMPACT_DETAIL = Permission("read impact breakdowns", Scope.IMPACT_READ, Role.MEMBER)
-IMPACT_MANAGE = Permission("set impact goals", Scope.IMPACT_READ, Role.ADMIN, partner=False)
+IMPACT_MANAGE = Permission("set impact goals", Scope.IMPACT_WRITE, Role.ADMIN, partner=False)
+
+
+def _inherited() -> sa.ColumnElement[bool]:
+    """Which memberships count below their chapter: organizer and admin roles only."""
+    return sa.or_(col(ChapterClosure.depth) == 0, col(Membership.role) >= int(Role.ORGANIZER))
 
 
 def _implied_scopes(scope: str) -> tuple[str, ...]:
@@ -79,7 +84,8 @@ class Authorizer:
         raise MissingScope(scope)
 
     async def role_at(self, chapter_id: uuid.UUID) -> Role | None:
-        """The person's highest role in the chapter or any of its ancestors."""
+        """The person's highest role here: any membership of this chapter, or an organizer or
+        admin membership of an ancestor. Plain membership does not carry down the tree."""
         if self.principal.person_id is None:
             return None
         if chapter_id not in self._roles:
@@ -89,6 +95,7 @@ class Authorizer:
                 .where(
                     ChapterClosure.descendant_id == chapter_id,
                     Membership.person_id == self.principal.person_id,
+                    _inherited(),
                 )
             )
             best = (await self.session.exec(stmt)).one()
@@ -184,6 +191,7 @@ class Authorizer:
                 .where(
                     Membership.person_id == self.principal.person_id,
                     col(Membership.role).in_(roles),
+                    _inherited(),
                 )
             )
         elif self.principal.partner_id is not None and permission.partner:

@@ -24,6 +24,7 @@ class Scope(StrEnum):
     PROGRAMS_READ = "programs:read"
     PROGRAMS_WRITE = "programs:write"
     IMPACT_READ = "impact:read"
+    IMPACT_WRITE = "impact:write"
     WEBHOOKS_READ = "webhooks:read"
     WEBHOOKS_WRITE = "webhooks:write"
     PROFILE = "profile"

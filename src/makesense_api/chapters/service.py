@@ -18,12 +18,12 @@ from makesense_api.chapters.schemas import (
     TranslationIn,
 )
 from makesense_api.context import Ctx
-from makesense_api.kit.db import use_case
+from makesense_api.kit.db import serialize, unique_or, use_case
 from makesense_api.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from makesense_api.kit.geo import near_clause
 from makesense_api.kit.i18n import localize
 from makesense_api.kit.pagination import Cursor, Page, Window, keyset_page, keyset_pages_by
-from makesense_api.kit.schemas import parse, raise_if
+from makesense_api.kit.schemas import null_errors, parse, raise_if
 from makesense_api.kit.validation import (
     coordinates_error,
     country_error,
@@ -308,10 +308,28 @@ def _new_chapter(data: ChapterCreate, parent: Chapter | None, errors: list[Field
     )
 
 
+# Tree edits (create, move) are serialized so concurrent moves can neither form a cycle nor
+# leave a new chapter linked to its parent's former ancestors.
+TREE_LOCK = 0x6D73_7472_6565
+
+
+async def _add(ctx: Ctx, data: ChapterCreate, parent: Chapter | None) -> Chapter:
+    """Validate a new chapter's fields and slug, then insert it with its closure rows."""
+    errors = _check_fields(data) + [e for e in [slug_error("slug", data.slug)] if e]
+    if not errors and await _slug_taken(ctx, data.slug):
+        errors.append(FieldError("slug", "already taken"))
+    chapter = _new_chapter(data, parent, errors)
+    raise_if(list(errors))
+    async with unique_or(ctx.session, ValidationFailed.on("slug", "already taken")):
+        await _insert(ctx, chapter, parent)
+    return chapter
+
+
 async def create(ctx: Ctx, data: ChapterCreate | dict[str, Any]) -> ChapterView:
     """Create a chapter under a parent the caller administers."""
     data = parse(ChapterCreate, data)
     async with use_case(ctx.session):
+        await serialize(ctx.session, TREE_LOCK)
         parent = (
             await ctx.session.exec(
                 select(Chapter).where(Chapter.id == data.parent_id, visible_clause(ctx))
@@ -320,13 +338,7 @@ async def create(ctx: Ctx, data: ChapterCreate | dict[str, Any]) -> ChapterView:
         if parent is None:
             raise ValidationFailed.on("parent_id", "no such chapter")
         await ctx.authz.require(CHAPTER_MANAGE, parent.id)
-        errors = _check_fields(data)
-        errors.extend(e for e in [slug_error("slug", data.slug)] if e)
-        if not errors and await _slug_taken(ctx, data.slug):
-            errors.append(FieldError("slug", "already taken"))
-        chapter = _new_chapter(data, parent, errors)
-        raise_if(list(errors))
-        await _insert(ctx, chapter, parent)
+        chapter = await _add(ctx, data, parent)
     return (await _views(ctx, [chapter]))[0]
 
 
@@ -336,16 +348,25 @@ async def create_root(ctx: Ctx, data: dict[str, Any]) -> ChapterView:
         raise Forbidden("only the service itself creates the root chapter")
     full = parse(ChapterCreate, {**data, "parent_id": uuid.UUID(int=0)})
     async with use_case(ctx.session):
+        await serialize(ctx.session, TREE_LOCK)
         roots = select(sa.func.count()).select_from(Chapter).where(col(Chapter.parent_id).is_(None))
         if (await ctx.session.exec(roots)).one():
             raise Conflict("the network already has a root chapter")
-        errors = _check_fields(full) + [e for e in [slug_error("slug", full.slug)] if e]
-        if not errors and await _slug_taken(ctx, full.slug):
-            errors.append(FieldError("slug", "already taken"))
-        chapter = _new_chapter(full, None, errors)
-        raise_if(list(errors))
-        await _insert(ctx, chapter, None)
+        chapter = await _add(ctx, full, None)
     return (await _views(ctx, [chapter]))[0]
+
+
+# Columns an update may change but never clear.
+REQUIRED_ON_UPDATE = (
+    "name",
+    "default_language",
+    "translations",
+    "kind",
+    "timezone",
+    "languages",
+    "status",
+    "contacts",
+)
 
 
 async def update(
@@ -356,7 +377,7 @@ async def update(
     async with use_case(ctx.session):
         chapter = await load_visible(ctx, chapter_id)
         await ctx.authz.require(CHAPTER_MANAGE, chapter.id)
-        errors = _check_fields(data)
+        errors = _check_fields(data) + null_errors(data, REQUIRED_ON_UPDATE)
         given = data.model_dump(exclude_unset=True)
         if "translations" in given and data.translations is not None:
             chapter.translations = _translations(data.translations, errors)
@@ -391,6 +412,9 @@ async def move(ctx: Ctx, chapter_id: uuid.UUID, new_parent_id: uuid.UUID) -> Cha
         await ctx.authz.require(CHAPTER_MANAGE, chapter.id)
         if chapter.parent_id is None:
             raise ValidationFailed.on("chapter_id", "the root chapter cannot be moved")
+        # Taking a chapter away needs the consent of its current parent's admins too.
+        await ctx.authz.require(CHAPTER_MANAGE, chapter.parent_id)
+        await serialize(ctx.session, TREE_LOCK)
         parent = (
             await ctx.session.exec(
                 select(Chapter).where(Chapter.id == new_parent_id, visible_clause(ctx))
@@ -448,7 +472,6 @@ async def _relink(ctx: Ctx, chapter: Chapter, parent: Chapter) -> None:
         sa.update(Chapter)
         .where(col(Chapter.id).in_([d for d, _ in sub]))
         .values(depth=Chapter.depth + shift)
-        .execution_options(synchronize_session=False)
     )
     chapter.parent_id = parent.id
     chapter.depth = parent.depth + 1

@@ -11,9 +11,12 @@ from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from makesense_api.config import Settings
@@ -108,3 +111,29 @@ async def use_case(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     async with session.begin_nested():
         yield session
         await session.flush()
+
+
+@contextlib.asynccontextmanager
+async def unique_or(session: AsyncSession, error: Exception) -> AsyncIterator[None]:
+    """Turn a unique-constraint race into `error` (a domain error) instead of a 5xx.
+
+    Services check uniqueness first for a friendly message; two concurrent requests can both
+    pass that check, and the database's constraint decides. The savepoint keeps the request's
+    transaction usable after the failed insert.
+    """
+    try:
+        async with session.begin_nested():
+            yield
+    except IntegrityError:
+        raise error from None
+
+
+async def serialize(session: AsyncSession, key: int) -> None:
+    """Serialize a family of writes for the rest of the transaction.
+
+    PostgreSQL takes a transaction-scoped advisory lock; SQLite needs nothing, since its write
+    transactions already run one at a time (`BEGIN IMMEDIATE`).
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        await session.exec(select(sa.func.pg_advisory_xact_lock(key)))

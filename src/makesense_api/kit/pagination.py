@@ -15,6 +15,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from makesense_api.kit.errors import ValidationFailed
+from makesense_api.kit.types import AwareDateTime
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -86,8 +87,33 @@ def decode_cursor(cursor: str, size: int, field: str = "after") -> list[Any]:
         if not isinstance(values, list) or len(values) != size:
             raise ValueError("wrong shape")
         return [typed(v) for v in values]
-    except (ValueError, binascii.Error, TypeError, orjson.JSONDecodeError):
+    except (ValueError, binascii.Error, TypeError, AttributeError, orjson.JSONDecodeError):
         raise ValidationFailed.on(field, "invalid cursor") from None
+
+
+def _python_type(column: Any) -> type | None:
+    column_type = column.type
+    if isinstance(column_type, AwareDateTime):
+        return datetime
+    try:
+        python_type: type = column_type.python_type
+    except NotImplementedError:
+        return None
+    return python_type
+
+
+def _fits(value: Any, column: Any) -> bool:
+    """A cursor value must have its column's type (a tampered cursor must not reach SQL)."""
+    expected = _python_type(column)
+    if expected is None or value is None:
+        return False
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return True
+    if isinstance(value, bool) and expected is not bool:
+        return False
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return False
+    return isinstance(value, expected)
 
 
 def check_limit(limit: int, field: str = "limit") -> int:
@@ -98,6 +124,8 @@ def check_limit(limit: int, field: str = "limit") -> int:
 
 def _beyond(order: Sequence[Any], cursor: str, forward: bool, field: str) -> Any:
     values = decode_cursor(cursor, len(order), field)
+    if not all(_fits(v, c) for v, c in zip(values, order, strict=True)):
+        raise ValidationFailed.on(field, "invalid cursor")
     bound = sa.tuple_(*[sa.literal(v, type_=c.type) for v, c in zip(values, order, strict=True)])
     return sa.tuple_(*order) > bound if forward else sa.tuple_(*order) < bound
 
@@ -119,10 +147,8 @@ async def keyset_page(
     if window.first is not None and window.last is not None:
         raise ValidationFailed.on("last", "give `first` or `last`, not both")
     forward = window.last is None
-    size = check_limit(
-        window.first if forward else window.last or 0,  # type: ignore[arg-type]
-        "first" if forward else "last",
-    )
+    requested = window.first if forward else window.last
+    size = check_limit(20 if requested is None else requested, "first" if forward else "last")
     if window.after is not None:
         stmt = stmt.where(_beyond(order, window.after, True, "after"))
     if window.before is not None:
@@ -174,9 +200,7 @@ async def keyset_pages_by(
     ranked = stmt.add_columns(number).subquery()
     aliased = sa.orm.aliased(entity, ranked)
     outer = (
-        select(aliased)
-        .where(ranked.c._n <= size + 1)
-        .order_by(ranked.c[group.key], ranked.c._n)
+        select(aliased).where(ranked.c._n <= size + 1).order_by(ranked.c[group.key], ranked.c._n)
     )
     rows: dict[Any, list[Any]] = {g: [] for g in groups}
     for row in (await session.exec(outer)).all():

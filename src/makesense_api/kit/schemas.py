@@ -35,3 +35,12 @@ def raise_if(errors: list[FieldError | None]) -> None:
     real = [e for e in errors if e is not None]
     if real:
         raise ValidationFailed(real)
+
+
+def null_errors(data: BaseModel, required: tuple[str, ...]) -> list[FieldError]:
+    """Explicit nulls for fields that cannot be cleared are input errors, not "unchanged"."""
+    return [
+        FieldError(name, "cannot be null")
+        for name in required
+        if name in data.model_fields_set and getattr(data, name) is None
+    ]

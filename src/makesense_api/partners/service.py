@@ -25,7 +25,7 @@ from makesense_api.kit.errors import FieldError, Forbidden, NotFound, Validation
 from makesense_api.kit.ids import new_id
 from makesense_api.kit.models import Tombstone
 from makesense_api.kit.pagination import Cursor, Page, keyset_page
-from makesense_api.kit.schemas import parse, raise_if
+from makesense_api.kit.schemas import null_errors, parse, raise_if
 from makesense_api.kit.validation import slug_error
 from makesense_api.partners.models import PartnerGrant, PartnerOrganisation
 from makesense_api.partners.schemas import (
@@ -128,19 +128,14 @@ async def update(
     async with use_case(ctx.session):
         await require_network_admin(ctx)
         partner = await _load(ctx, partner_id)
-        given = data.model_dump(exclude_unset=True)
-        errors = [
-            FieldError(name, "cannot be null")
-            for name in ("name", "active")
-            if name in given and given[name] is None
-        ]
+        errors = null_errors(data, ("name", "active"))
         website = _website(data, errors)
         raise_if(list(errors))
         if data.name is not None:
             partner.name = data.name
         if data.active is not None:
             partner.active = data.active
-        if "website" in given:
+        if "website" in data.model_fields_set:
             partner.website = website
         ctx.session.add(partner)
     await ctx.session.refresh(partner)

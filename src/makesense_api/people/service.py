@@ -13,8 +13,9 @@ from sqlmodel import col, delete, select
 from makesense_api.authz.policy import CHAPTER_MANAGE, MEMBERS_READ, PEOPLE_MANAGE
 from makesense_api.authz.principal import Scope
 from makesense_api.chapters import service as chapters
+from makesense_api.chapters.models import Chapter
 from makesense_api.context import Ctx
-from makesense_api.kit.db import use_case
+from makesense_api.kit.db import unique_or, use_case
 from makesense_api.kit.errors import (
     Conflict,
     FieldError,
@@ -24,7 +25,7 @@ from makesense_api.kit.errors import (
 )
 from makesense_api.kit.models import Tombstone
 from makesense_api.kit.pagination import Cursor, Page, keyset_page
-from makesense_api.kit.schemas import parse, raise_if
+from makesense_api.kit.schemas import null_errors, parse, raise_if
 from makesense_api.kit.validation import country_error, language_error, normalize_language
 from makesense_api.people.models import Membership, Person, PersonCause, PersonSkill, Role
 from makesense_api.people.schemas import MembershipView, PersonCreate, PersonUpdate, PersonView
@@ -122,6 +123,7 @@ async def list_people(
     ctx.authz.require_scope(Scope.PEOPLE_READ)
     stmt = select(Person).where(visible_people_clause(ctx))
     if chapter_id is not None:
+        await chapters.load_visible(ctx, chapter_id)
         in_tree = select(Membership.person_id).where(
             col(Membership.chapter_id).in_(chapters.subtree_ids(chapter_id))
         )
@@ -154,15 +156,6 @@ def _check(data: PersonCreate | PersonUpdate) -> list[FieldError]:
 
 # Columns that cannot be cleared: an explicit null for them is an input error.
 REQUIRED_ON_UPDATE = ("display_name", "languages", "open_to_matching")
-
-
-def _nulls(data: PersonUpdate) -> list[FieldError]:
-    given = data.model_dump(exclude_unset=True)
-    return [
-        FieldError(name, "cannot be null")
-        for name in REQUIRED_ON_UPDATE
-        if name in given and given[name] is None
-    ]
 
 
 async def _home_chapter_error(ctx: Ctx, chapter_id: uuid.UUID | None) -> FieldError | None:
@@ -232,7 +225,13 @@ async def update(ctx: Ctx, person_id: uuid.UUID, data: PersonUpdate | dict[str, 
         if not (ctx.principal.is_system or ctx.authz.is_self(person_id)):
             raise Forbidden("only the person themself may edit their profile")
         home = data.home_chapter_id if "home_chapter_id" in data.model_fields_set else None
-        raise_if([*_check(data), *_nulls(data), await _home_chapter_error(ctx, home)])
+        raise_if(
+            [
+                *_check(data),
+                *null_errors(data, REQUIRED_ON_UPDATE),
+                await _home_chapter_error(ctx, home),
+            ]
+        )
         given = data.model_dump(exclude_unset=True, exclude={"skills", "causes"})
         if given.get("email"):
             given["email"] = str(given["email"]).lower()
@@ -278,7 +277,13 @@ async def join(ctx: Ctx, chapter_id: uuid.UUID) -> MembershipView:
         if existing is not None:
             return _membership_view(existing)
         membership = Membership(person_id=person_id, chapter_id=chapter_id, role=Role.MEMBER)
-        ctx.session.add(membership)
+        try:
+            async with unique_or(ctx.session, Conflict("joined concurrently")):
+                ctx.session.add(membership)
+        except Conflict:
+            # A concurrent request joined first: joining is idempotent, return that one.
+            return await join(ctx, chapter_id)
+    ctx.authz.forget()
     return _membership_view(membership)
 
 
@@ -370,11 +375,15 @@ async def list_members(
 
 
 async def memberships_of(ctx: Ctx, person_id: uuid.UUID) -> list[MembershipView]:
-    """A visible person's memberships."""
+    """A visible person's memberships, in chapters the caller may see."""
     await load_visible(ctx, person_id)
+    visible_chapters = select(Chapter.id).where(chapters.visible_clause(ctx))
     stmt = (
         select(Membership)
-        .where(Membership.person_id == person_id)
+        .where(
+            Membership.person_id == person_id,
+            col(Membership.chapter_id).in_(visible_chapters),
+        )
         .order_by(col(Membership.created_at))
     )
     return [_membership_view(m) for m in (await ctx.session.exec(stmt)).all()]

@@ -22,7 +22,7 @@ from makesense_api.context import Ctx
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from makesense_api.kit.models import Tombstone
-from makesense_api.kit.pagination import Cursor, Page, keyset_page
+from makesense_api.kit.pagination import Cursor, Page, Window, keyset_page, keyset_pages_by
 from makesense_api.kit.schemas import parse
 from makesense_api.people.models import Person
 from makesense_api.projects import needs
@@ -103,6 +103,54 @@ async def _load(ctx: Ctx, contribution_id: uuid.UUID) -> tuple[Contribution, Pro
 async def get(ctx: Ctx, contribution_id: uuid.UUID) -> ContributionView:
     """One contribution, for its contributor or the project's managers."""
     return _view(*await _load(ctx, contribution_id))
+
+
+async def get_many(
+    ctx: Ctx, contribution_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, ContributionView]:
+    """The visible contributions among `contribution_ids`, in one query (for loaders)."""
+    if not contribution_ids:
+        return {}
+    stmt = _contributions(ctx).where(col(Contribution.id).in_(contribution_ids))
+    return {r[0].id: _view(*r) for r in (await ctx.session.exec(stmt)).all()}
+
+
+async def pages_for_needs(
+    ctx: Ctx, need_ids: list[uuid.UUID], window: Window
+) -> dict[uuid.UUID, Page[ContributionView]]:
+    """The first page of visible contributions on each need, in offer order, in two queries
+    (the pages, then their projects and contributors' names)."""
+    stmt = (
+        select(Contribution)
+        .join(Need, col(Need.id) == Contribution.need_id)
+        .join(Project, col(Project.id) == Need.project_id)
+        .where(visible_clause(ctx))
+    )
+    pages = await keyset_pages_by(
+        ctx.session,
+        Contribution,
+        stmt,
+        col(Contribution.need_id),
+        need_ids,
+        [col(Contribution.id)],
+        lambda c: [c.id],
+        window,
+    )
+    rows = [c for page in pages.values() for c in page.items]
+    context: dict[uuid.UUID, tuple[Project, str]] = {}
+    if rows:
+        details = (
+            select(Contribution.id, Project, Person.display_name)
+            .join(Need, col(Need.id) == Contribution.need_id)
+            .join(Project, col(Project.id) == Need.project_id)
+            .join(Person, col(Person.id) == Contribution.person_id)
+            .where(col(Contribution.id).in_([c.id for c in rows]))
+        )
+        context = {cid: (p, name) for cid, p, name in (await ctx.session.exec(details)).all()}
+    return {
+        nid: page.replace([_view(c, *context[c.id]) for c in page.items])
+        for nid, page in pages.items()
+    }
 
 
 async def list_contributions(

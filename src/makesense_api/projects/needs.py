@@ -6,13 +6,15 @@ A need is seen by whoever sees its project, and managed by the project's manager
 import uuid
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from makesense_api.authz.principal import Scope
 from makesense_api.context import Ctx
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, NotFound, ValidationFailed
-from makesense_api.kit.pagination import Cursor, Page, keyset_page
+from makesense_api.kit.pagination import Cursor, Page, Window, keyset_page, keyset_pages_by
 from makesense_api.kit.schemas import parse, raise_if
 from makesense_api.people.service import normalize_skill
 from makesense_api.projects.models import Need, NeedStatus, Project, ProjectStatus
@@ -56,6 +58,45 @@ async def load(ctx: Ctx, need_id: uuid.UUID) -> tuple[Need, Project]:
 async def get(ctx: Ctx, need_id: uuid.UUID) -> NeedView:
     """One need of a visible project."""
     return view((await load(ctx, need_id))[0])
+
+
+async def get_many(ctx: Ctx, need_ids: list[uuid.UUID]) -> dict[uuid.UUID, NeedView]:
+    """The needs among `need_ids` whose project the caller sees, in one query (for loaders)."""
+    if not need_ids:
+        return {}
+    stmt = select(Need).where(col(Need.id).in_(need_ids), col(Need.project_id).in_(_visible(ctx)))
+    return {n.id: view(n) for n in (await ctx.session.exec(stmt)).all()}
+
+
+def _visible(ctx: Ctx) -> SelectOfScalar[uuid.UUID]:
+    return select(Project.id).where(visible_clause(ctx))
+
+
+def _status_clause(status: str | None) -> list[ColumnElement[bool]]:
+    if status is None:
+        return []
+    if status not in set(NeedStatus):
+        raise ValidationFailed.on("status", "must be open or filled")
+    return [col(Need.status) == status]
+
+
+async def pages_for_projects(
+    ctx: Ctx, project_ids: list[uuid.UUID], window: Window, status: str | None = None
+) -> dict[uuid.UUID, Page[NeedView]]:
+    """The first page of needs of each visible project, in creation order, in one query;
+    projects the caller cannot see get an empty page."""
+    stmt = select(Need).where(col(Need.project_id).in_(_visible(ctx)), *_status_clause(status))
+    pages = await keyset_pages_by(
+        ctx.session,
+        Need,
+        stmt,
+        col(Need.project_id),
+        project_ids,
+        [col(Need.id)],
+        lambda n: [n.id],
+        window,
+    )
+    return {pid: page.replace([view(n) for n in page.items]) for pid, page in pages.items()}
 
 
 async def list_needs(

@@ -210,6 +210,17 @@ async def list_projects(
     return page.replace(await _views(ctx, page.items))
 
 
+async def count_projects(ctx: Ctx, flt: ProjectFilter | dict[str, Any] | None = None) -> int:
+    """How many visible projects match the filter."""
+    flt = parse(ProjectFilter, flt if flt is not None else {})
+    stmt = (
+        select(sa.func.count())
+        .select_from(Project)
+        .where(visible_clause(ctx), *_filter_clauses(flt))
+    )
+    return (await ctx.session.exec(stmt)).one()
+
+
 # -- projects: writes ---------------------------------------------------------------------
 
 
