@@ -5,12 +5,14 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from makesense_api.graphql.mutations.chapters import ChapterMutations
+from makesense_api.graphql.mutations.projects import ProjectMutations
 from makesense_api.graphql.queries import CoreQueries
+from makesense_api.graphql.queries_projects import ProjectQueries
 from makesense_api.graphql.types.chapters import Membership
 from makesense_api.graphql.types.people import Person
 
-Query = merge_types("Query", (CoreQueries,))
-Mutation = merge_types("Mutation", (ChapterMutations,))
+Query = merge_types("Query", (CoreQueries, ProjectQueries))
+Mutation = merge_types("Mutation", (ChapterMutations, ProjectMutations))
 
 # Types reachable only through `node(id:)` or unions must be listed explicitly.
 EXTRA_TYPES: list[type] = [Person, Membership]

@@ -15,14 +15,13 @@ from makesense_api.context import Ctx
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, NotFound, ValidationFailed
 from makesense_api.kit.pagination import Cursor, Page, Window, keyset_page, keyset_pages_by
-from makesense_api.kit.schemas import parse, raise_if
+from makesense_api.kit.schemas import null_errors, parse, raise_if
 from makesense_api.people.service import normalize_skill
 from makesense_api.projects.models import Need, NeedStatus, Project, ProjectStatus
 from makesense_api.projects.schemas import NeedCreate, NeedUpdate, NeedView
 from makesense_api.projects.service import (
     load_managed,
     load_visible,
-    null_errors,
     require_manager,
     visible_clause,
 )

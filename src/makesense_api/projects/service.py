@@ -26,7 +26,7 @@ from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, FieldError, NotFound, ValidationFailed
 from makesense_api.kit.i18n import Translations, localize, validate_translations
 from makesense_api.kit.pagination import Cursor, Page, keyset_page
-from makesense_api.kit.schemas import Input, parse, raise_if
+from makesense_api.kit.schemas import null_errors, parse, raise_if
 from makesense_api.kit.validation import language_error, normalize_language, slug_error
 from makesense_api.people.models import Person
 from makesense_api.projects.models import Project, ProjectCause, ProjectOwner, ProjectStatus
@@ -237,15 +237,6 @@ def _check(data: ProjectCreate | ProjectUpdate) -> tuple[Translations | None, li
         translations, bad = validate_translations("translations", raw, TEXT_FIELDS)
         errors.extend(bad)
     return translations, [e for e in errors if e is not None]
-
-
-def null_errors(data: Input, required: tuple[str, ...]) -> list[FieldError]:
-    """Explicit nulls for fields that cannot be cleared are input errors, not "unchanged"."""
-    return [
-        FieldError(name, "cannot be null")
-        for name in required
-        if name in data.model_fields_set and getattr(data, name) is None
-    ]
 
 
 async def _slug_taken(ctx: Ctx, slug: str) -> bool:
