@@ -12,10 +12,12 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from makesense_api import health
+from makesense_api.authn import BearerAuthentication
 from makesense_api.config import Settings, get_settings
+from makesense_api.graphql.view import GraphQLView
 from makesense_api.kit.db import Database
 from makesense_api.kit.middleware import DatabaseSession, RequestContext
 
@@ -35,11 +37,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             if database is None:
                 await db.dispose()
 
-    routes = [
+    graphql = GraphQLView.for_settings(settings)
+    routes: list[BaseRoute] = [
         Route("/livez", health.livez, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
+        # Not Mount: it would redirect /graphql to /graphql/, which WebSocket clients don't follow.
+        Route("/graphql", graphql),
+        WebSocketRoute("/graphql", graphql),
     ]
-    middleware = [Middleware(RequestContext), Middleware(DatabaseSession)]
+    # Outermost first; authentication is innermost because it reads the request's session.
+    middleware = [
+        Middleware(RequestContext),
+        Middleware(DatabaseSession),
+        Middleware(BearerAuthentication),
+    ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 

@@ -27,6 +27,32 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     seed_demo_on_first_run: bool = True
 
+    # GraphQL transport (graphql/view.py) and its protections (graphql/limits.py, cost.py).
+    graphiql: bool = Field(default=False, description="Serve GraphiQL on GET /graphql.")
+    graphql_introspection: bool = Field(
+        default=True, description="Answer __schema/__type queries (else a validation error)."
+    )
+    graphql_max_depth: int = Field(default=12, ge=1, le=100)
+    graphql_max_aliases: int = Field(default=30, ge=0)
+    graphql_max_tokens: int = Field(default=2_000, ge=100)
+    graphql_max_cost: int = Field(default=10_000, ge=1)
+    graphql_default_page_size: int = Field(
+        default=20, ge=1, le=100, description="Page size the cost assumes without first/last."
+    )
+    graphql_max_body_bytes: int = Field(default=1_000_000, ge=1_000)
+    graphql_document_cache_size: int = Field(
+        default=512, ge=0, description="Parsed and validated documents kept in memory."
+    )
+    graphql_apq: bool = Field(default=True, description="Accept automatic persisted queries.")
+    graphql_apq_max_entries: int = Field(default=10_000, ge=1)
+    graphql_apq_max_age_s: int = Field(
+        default=300, ge=0, description="Shared-cache lifetime of anonymous persisted GETs."
+    )
+    graphql_ws_init_timeout_s: float = Field(default=10.0, gt=0)
+    graphql_ws_allowed_origins: list[str] = Field(
+        default_factory=list, description="Cross-origin pages allowed to open subscriptions."
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

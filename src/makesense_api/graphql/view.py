@@ -1,0 +1,307 @@
+"""GraphQL over HTTP and over WebSocket (`graphql-transport-ws`), at `/graphql`.
+
+HTTP follows the GraphQL-over-HTTP spec:
+
+    method        GET (queries only; a mutation is 405 with `Allow: POST`) or POST; else 405
+    Accept        application/graphql-response+json or application/json, else 406 (media.py)
+    Content-Type  POST bodies are application/json (UTF-8), else 415; malformed JSON is 400
+    body size     at most `graphql_max_body_bytes`, else 413
+    status        graphql-response+json: 400 when the document was not executed (syntax,
+                  validation, a limit, variable coercion), without `data`; 200 once executed.
+                  application/json: 200 for all of these.
+    caching       `Vary: Accept, Accept-Language, Authorization` always. `Cache-Control: public,
+                  max-age=…` only for a hash-only persisted query over GET by an anonymous
+                  caller that succeeded without errors; `no-store` for everything else.
+
+Requests that never reach GraphQL (405, 406, 413, 415, bad parameters, a persisted-query miss)
+still answer with a GraphQL-shaped body: `{"errors": [{"message", "extensions": {"code"}}]}`.
+Everything that runs an operation goes through the schema's guards (guards.py), whichever
+transport carries it.
+"""
+
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, cast
+
+import orjson
+import strawberry
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
+
+from makesense_api.config import Settings
+from makesense_api.graphql import guards
+from makesense_api.graphql.apq import (
+    LruQueryStore,
+    PersistedQueries,
+    PersistedQueryError,
+    QueryStore,
+)
+from makesense_api.graphql.context import GraphQLContext, build_context
+from makesense_api.graphql.masking import INTERNAL_MESSAGE, INTERNAL_SERVER_ERROR, present_all
+from makesense_api.graphql.media import JSON, is_json_request, negotiate
+from makesense_api.graphql.schema import build_schema
+from makesense_api.kit.db import Database
+from makesense_api.kit.logs import request_id
+
+log = logging.getLogger("makesense_api.graphql")
+
+VARY = "Accept, Accept-Language, Authorization"
+QUERIES_ONLY = frozenset({OperationType.QUERY})
+QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
+class Refusal(Exception):
+    """A request answered without running an operation."""
+
+    def __init__(
+        self, status: int, message: str, code: str = "BAD_REQUEST", **headers: str
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.headers = headers
+
+
+@dataclass(frozen=True)
+class Params:
+    """The GraphQL-over-HTTP request parameters, type-checked."""
+
+    query: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+
+
+def _expect(raw: Mapping[str, Any], key: str, kind: type, label: str) -> Any:
+    value = raw.get(key)
+    if value is None or isinstance(value, kind):
+        return value
+    raise Refusal(400, f"The `{key}` parameter must be {label} or null.")
+
+
+def _decode(text: str | bytes, what: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise Refusal(400, f"{what} is not valid JSON.") from None
+
+
+def _code(error: GraphQLError) -> object:
+    return (error.extensions or {}).get("code")
+
+
+def _bounded(receive: Receive, limit: int) -> Receive:
+    """`receive`, refusing bodies larger than `limit` bytes as they stream in."""
+    received = 0
+
+    async def bounded() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise Refusal(413, f"The request body exceeds {limit} bytes.", "PAYLOAD_TOO_LARGE")
+        return message
+
+    return bounded
+
+
+class GraphQLView(GraphQL[GraphQLContext, None]):
+    """Strawberry's ASGI view, held to the GraphQL-over-HTTP spec and the API's guards."""
+
+    def __init__(
+        self, schema: strawberry.Schema, settings: Settings, store: QueryStore | None = None
+    ) -> None:
+        """Takes ownership of `schema` (adds the guards); `store` keeps persisted queries."""
+        guards.install(schema, settings)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=settings.graphql_ws_init_timeout_s),
+            allowed_origins=settings.graphql_ws_allowed_origins,
+        )
+        self.settings = settings
+        self.persisted = PersistedQueries(
+            store or LruQueryStore(settings.graphql_apq_max_entries), enabled=settings.graphql_apq
+        )
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> "GraphQLView":
+        """The API's schema (field suggestions off in production) behind the view."""
+        return cls(build_schema(suggestions=settings.environment != "production"), settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._serve_websocket(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, _bounded(receive, self.settings.graphql_max_body_bytes))
+        response = await self._respond(request)
+        await response(scope, receive, send)
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    async def _respond(self, request: Request) -> Response:
+        media = JSON  # until negotiated
+        try:
+            if request.method not in ("GET", "POST"):
+                raise Refusal(
+                    405,
+                    "GraphQL is served over GET and POST.",
+                    "METHOD_NOT_ALLOWED",
+                    Allow="GET, POST",
+                )
+            adapter = self.request_adapter_class(request)
+            if self.graphql_ide and self.should_render_graphql_ide(adapter):
+                return await self.render_graphql_ide(request)
+            negotiated = negotiate(request.headers.get("accept"))
+            if negotiated is None:
+                raise Refusal(
+                    406,
+                    "Accept application/graphql-response+json or application/json.",
+                    "NOT_ACCEPTABLE",
+                )
+            media = negotiated
+            return await self._run(request, media)
+        except Refusal as refusal:
+            body = {"errors": [{"message": refusal.message, "extensions": {"code": refusal.code}}]}
+            return self._json(body, refusal.status, media, **refusal.headers)
+        except Exception:
+            log.exception("GraphQL request failed outside the operation")
+            extensions = {"code": INTERNAL_SERVER_ERROR, "request_id": request_id.get()}
+            body = {"errors": [{"message": INTERNAL_MESSAGE, "extensions": extensions}]}
+            return self._json(body, 500, media)
+
+    async def _run(self, request: Request, media: str) -> Response:
+        if request.method == "POST" and not is_json_request(request.headers.get("content-type")):
+            raise Refusal(
+                415, "Send the request body as application/json.", "UNSUPPORTED_MEDIA_TYPE"
+            )
+        params = await self._params(request)
+        try:
+            lookup = await self.persisted.resolve(params.query, params.extensions)
+        except PersistedQueryError as error:
+            raise Refusal(error.status, error.message, error.code) from None
+        context = build_context(request)
+        result = await self._execute(request, lookup.query, params, context)
+        if not isinstance(result, PreExecutionError):
+            await self.persisted.remember(lookup)
+        shareable = lookup.hash_only and request.method == "GET" and self._anonymous(context)
+        return self._result(result, media, shareable)
+
+    async def _params(self, request: Request) -> Params:
+        raw: Any
+        if request.method == "GET":
+            raw = dict(request.query_params)
+            for key in ("variables", "extensions"):
+                raw[key] = _decode(raw[key], f"The `{key}` parameter") if raw.get(key) else None
+        else:
+            raw = _decode(await request.body(), "The request body")
+            if not isinstance(raw, dict):
+                raise Refusal(400, "The request body must be a JSON object.")
+        return Params(
+            query=_expect(raw, "query", str, "a string"),
+            variables=_expect(raw, "variables", dict, "an object"),
+            operation_name=_expect(raw, "operationName", str, "a string"),
+            extensions=_expect(raw, "extensions", dict, "an object"),
+        )
+
+    async def _execute(
+        self, request: Request, query: str | None, params: Params, context: GraphQLContext
+    ) -> ExecutionResult:
+        allowed = QUERIES_ONLY if request.method == "GET" else QUERIES_AND_MUTATIONS
+        try:
+            return await self.schema.execute(
+                query,
+                variable_values=params.variables,
+                context_value=context,
+                operation_name=params.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=params.extensions,
+            )
+        except InvalidOperationTypeError as error:
+            if error.operation_type is OperationType.MUTATION:
+                raise Refusal(
+                    405,
+                    "Mutations are accepted over POST only.",
+                    "METHOD_NOT_ALLOWED",
+                    Allow="POST",
+                ) from None
+            raise Refusal(
+                400, "Subscriptions are served over WebSocket (graphql-transport-ws)."
+            ) from None
+        except CannotGetOperationTypeError as error:
+            raise Refusal(400, error.as_http_error_reason()) from None
+        except MissingQueryError:
+            raise Refusal(400, "The request has no `query`.") from None
+
+    @staticmethod
+    def _anonymous(context: GraphQLContext) -> bool:
+        return "authorization" not in context.request.headers and context.ctx.principal.is_anonymous
+
+    def _result(self, result: ExecutionResult, media: str, shareable: bool) -> Response:
+        errors = present_all(result.errors or [])
+        executed = not isinstance(result, PreExecutionError) and not (
+            result.data is None and errors and all(error.path is None for error in errors)
+        )
+        body: dict[str, Any] = {"data": result.data} if executed else {}
+        if errors:
+            body["errors"] = [error.formatted for error in errors]
+        if result.extensions:
+            body["extensions"] = result.extensions
+        status = 200 if executed or media == JSON else 400
+        if not executed and any(_code(error) == INTERNAL_SERVER_ERROR for error in errors):
+            status = 500
+        cache = "no-store"
+        if shareable and executed and not errors:
+            cache = f"public, max-age={self.settings.graphql_apq_max_age_s}"
+        return self._json(body, status, media, **{"Cache-Control": cache})
+
+    @staticmethod
+    def _json(body: object, status: int, media: str, **headers: str) -> Response:
+        return Response(
+            orjson.dumps(body),
+            status_code=status,
+            media_type=f"{media}; charset=utf-8",
+            headers={"Cache-Control": "no-store", "Vary": VARY, **headers},
+        )
+
+    # -- WebSocket ----------------------------------------------------------------------------
+
+    async def _serve_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One request id and one session per connection, closed with it."""
+        token = request_id.set(secrets.token_hex(8))
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            session = scope.get("state", {}).pop("session", None)
+            if session is not None:
+                await session.close()
+            request_id.reset(token)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> GraphQLContext:
+        """Used for WebSocket connections; HTTP requests build their context in `_run`."""
+        state = request.scope.setdefault("state", {})
+        database: Database = state["database"]
+        state["session"] = database.sessionmaker()
+        # The context reads only what HTTP requests and WebSocket handshakes share.
+        return build_context(cast(Request, request))
