@@ -67,8 +67,10 @@ def upgrade() -> None:
     sa.Column('private_links', sa.JSON(), nullable=False),
     sa.Column('starts_at', makesense_api.kit.types.AwareDateTime(timezone=True), nullable=False),
     sa.Column('ends_at', makesense_api.kit.types.AwareDateTime(timezone=True), nullable=False),
-    sa.Column('target_people', sa.Integer(), nullable=True),
+    sa.Column('target_people', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_program_ends_after_start')),
+    sa.CheckConstraint('target_people >= 1', name=op.f('ck_program_target_positive')),
     sa.ForeignKeyConstraint(['chapter_id'], ['chapter.id'], name=op.f('fk_program_chapter_id_chapter')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_program'))
     )
@@ -83,7 +85,7 @@ def upgrade() -> None:
     sa.Column('updated_at', makesense_api.kit.types.AwareDateTime(timezone=True), nullable=False),
     sa.Column('program_id', sa.Uuid(), nullable=False),
     sa.Column('person_id', sa.Uuid(), nullable=False),
-    sa.Column('chapter_id', sa.Uuid(), nullable=True),
+    sa.Column('chapter_id', sa.Uuid(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('completed_at', makesense_api.kit.types.AwareDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['chapter_id'], ['chapter.id'], name=op.f('fk_enrolment_chapter_id_chapter')),
@@ -93,6 +95,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('program_id', 'person_id', name=op.f('uq_enrolment_program_id_person_id'))
     )
     with op.batch_alter_table('enrolment', schema=None) as batch_op:
+        batch_op.create_index('ix_enrolment_chapter_completed', ['chapter_id', 'status', 'completed_at'], unique=False)
         batch_op.create_index('ix_enrolment_person', ['person_id', 'status'], unique=False)
         batch_op.create_index('ix_enrolment_program_status', ['program_id', 'status'], unique=False)
 
@@ -161,6 +164,8 @@ def upgrade() -> None:
     sa.Column('starts_at', makesense_api.kit.types.AwareDateTime(timezone=True), nullable=False),
     sa.Column('deadline', makesense_api.kit.types.AwareDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('(chapter_id IS NULL) <> (program_id IS NULL)', name=op.f('ck_goal_one_target')),
+    sa.CheckConstraint('deadline > starts_at', name=op.f('ck_goal_deadline_after_start')),
+    sa.CheckConstraint('target >= 1', name=op.f('ck_goal_target_positive')),
     sa.ForeignKeyConstraint(['chapter_id'], ['chapter.id'], name=op.f('fk_goal_chapter_id_chapter')),
     sa.ForeignKeyConstraint(['program_id'], ['program.id'], name=op.f('fk_goal_program_id_program')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_goal'))
@@ -264,6 +269,7 @@ def downgrade() -> None:
     with op.batch_alter_table('enrolment', schema=None) as batch_op:
         batch_op.drop_index('ix_enrolment_program_status')
         batch_op.drop_index('ix_enrolment_person')
+        batch_op.drop_index('ix_enrolment_chapter_completed')
 
     op.drop_table('enrolment')
     with op.batch_alter_table('program', schema=None) as batch_op:
