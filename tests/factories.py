@@ -156,3 +156,30 @@ class Factory:
         from makesense_api.events import registrations
 
         return await registrations.register(self.ctx, event_id, person_id)
+
+    async def token(
+        self,
+        person_id: uuid.UUID | None,
+        scopes: Any,
+        reach: Any = None,
+        *,
+        partner_id: uuid.UUID | None = None,
+        kind: str = "access",
+        hours: float = 1,
+    ) -> str:
+        """A bearer token for a person (or, with `partner_id`, a partner); returns the plaintext."""
+        from datetime import timedelta
+
+        from makesense_api.tokens import service as tokens
+        from makesense_api.tokens.models import TokenKind
+
+        issued = await tokens.issue(
+            self.ctx.session,
+            kind=TokenKind(kind),
+            person_id=person_id,
+            partner_id=partner_id,
+            scopes=set(scopes),
+            reach=reach,
+            ttl=timedelta(hours=hours),
+        )
+        return issued.token
