@@ -13,6 +13,13 @@ from makesense_api.graphql.types.people import Person
 
 Query = merge_types("Query", (CoreQueries, ProjectQueries))
 Mutation = merge_types("Mutation", (ChapterMutations, ProjectMutations))
+Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Read the federation: chapters, people, projects, events, programs and impact."
+)
+Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Change the federation. Each mutation takes one `input` and returns its result or a typed "
+    "error; a failed mutation changes nothing."
+)
 
 # Types reachable only through `node(id:)` or unions must be listed explicitly.
 EXTRA_TYPES: list[type] = [Person, Membership]
