@@ -718,3 +718,45 @@ async def test_listing_costs_the_same_statements_for_5_or_50_events(
     few, many = await statements_for(5), await statements_for(50)
     # page, causes, co-hosts, two rights lookups, the caller's own registrations
     assert few == many == 6
+
+
+async def test_batched_reads_for_loaders_keep_each_rule(
+    session: AsyncSession, system: Ctx, factory: Factory, tree: Tree
+) -> None:
+    public = await factory.event(tree["paris"])
+    draft = await factory.event(tree["paris"], publish=False)
+    person, other = await factory.person(), await factory.person()
+    mine = await factory.registration(public.id, person)
+    theirs = await factory.registration(public.id, other)
+    me = as_person(session, person)
+    organizer = as_person(session, await factory.member(tree["paris"], "organizer"))
+    anonymous = Ctx.of(session, Principal.anonymous())
+    both = [mine.id, theirs.id, uuid.uuid4()]
+    assert set(await registrations.get_many(me, both)) == {mine.id}
+    assert set(await registrations.get_many(organizer, both)) == {mine.id, theirs.id}
+    assert await registrations.get_many(anonymous, both) == {}
+
+    own = await registrations.own_for_events(me, [public.id, draft.id])
+    assert {event_id: r.id for event_id, r in own.items()} == {public.id: mine.id}
+    assert await registrations.own_for_events(organizer, [public.id]) == {}
+    narrow = as_person(session, person, scopes={"events:read"})  # may not read registrations
+    assert await registrations.own_for_events(narrow, [public.id]) == {}
+
+    series = await recurrence.create_series(
+        system,
+        {
+            **{k: v for k, v in event_input(tree["paris"]).items() if "_at" not in k},
+            "start_date": soon(1).date().isoformat(),
+            "local_start": "19:00",
+            "duration_minutes": 90,
+            "frequency": "weekly",
+            "count": 2,
+        },
+    )
+    assert await recurrence.get_many_series(anonymous, [series.id]) == {}  # drafts only
+    found = await recurrence.get_many_series(organizer, [series.id, uuid.uuid4()])
+    assert list(found) == [series.id] and found[series.id].event_ids == series.event_ids
+    await events.publish(system, series.event_ids[1])
+    seen = await recurrence.get_many_series(anonymous, [series.id])
+    assert seen[series.id].event_ids == [series.event_ids[1]]
+    assert seen[series.id].local_start == "19:00"

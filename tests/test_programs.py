@@ -23,6 +23,7 @@ from makesense_api.kit.errors import (
     ValidationFailed,
 )
 from makesense_api.kit.models import DomainEvent
+from makesense_api.kit.pagination import Window
 from makesense_api.programs import enrolments, linked_events, participants
 from makesense_api.programs import service as programs
 from makesense_api.programs.models import Enrolment, Program, ProgramChapter
@@ -500,3 +501,69 @@ async def test_who_sees_enrolments(
         await enrolments.list_enrolments(anonymous(session))
     nobody = as_person(session, uuid.uuid4(), scopes={"programs:read"})
     assert (await enrolments.list_enrolments(nobody)).items == []
+
+
+# -- batched reads for nested lists ---------------------------------------------------------
+
+
+async def test_batched_reads_for_nested_lists_keep_each_rule(
+    session: AsyncSession, factory: Factory, tree: dict[str, ChapterView]
+) -> None:
+    shown = await factory.program(tree["france"])
+    draft = await factory.program(tree["france"], publish=False)
+    for day, (program, title, status) in enumerate(
+        [
+            (shown, "Kick-off", "published"),
+            (shown, "Planning", "draft"),
+            (shown, "Closing", "published"),
+            (draft, "Hidden", "published"),
+        ]
+    ):
+        starts = T0 + timedelta(days=day)
+        session.add(
+            Event(
+                chapter_id=tree["paris"].id,
+                program_id=program.id,
+                title=title,
+                default_language="en",
+                format="online",
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=2),
+                timezone="Europe/Paris",
+                language="en",
+                status=status,
+            )
+        )
+    await session.flush()
+    anon = anonymous(session)
+    pages = await linked_events.pages_for_programs(anon, [shown.id, draft.id], Window(first=5))
+    assert [e.title for e in pages[shown.id].items] == ["Kick-off", "Closing"]
+    assert pages[draft.id].items == []  # the program itself is hidden
+    organizer = as_person(session, await factory.member(tree["france"], "organizer"))
+    pages = await linked_events.pages_for_programs(organizer, [shown.id, draft.id], Window(first=2))
+    assert [e.title for e in pages[shown.id].items] == ["Kick-off", "Planning"]
+    assert pages[shown.id].has_next
+    assert [e.title for e in pages[draft.id].items] == ["Hidden"]
+
+    person, other = await factory.person(), await factory.person()
+    me = as_person(session, person)
+    mine = await enrolments.enrol(me, shown.id)
+    theirs = await enrolments.enrol(as_person(session, other), shown.id)
+    both = [mine.id, theirs.id]
+    assert set(await enrolments.get_many(me, both)) == {mine.id}
+    assert set(await enrolments.get_many(organizer, both)) == set(both)
+    assert await enrolments.get_many(anon, both) == {}
+    listed = await enrolments.pages_for_programs(organizer, [shown.id, draft.id], Window(first=5))
+    assert [e.id for e in listed[shown.id].items] == both and listed[draft.id].items == []
+    own = await enrolments.pages_for_programs(me, [shown.id], Window(first=5))
+    assert [e.id for e in own[shown.id].items] == [mine.id]
+    await enrolments.complete(organizer, mine.id)
+    done = await enrolments.pages_for_programs(organizer, [shown.id], Window(first=5), "completed")
+    assert [e.id for e in done[shown.id].items] == [mine.id]
+    with pytest.raises(ValidationFailed) as err:
+        await enrolments.pages_for_programs(organizer, [shown.id], Window(first=5), "paused")
+    assert err.value.errors[0].field == "status"
+
+    assert await programs.count_programs(anon) == 1
+    assert await programs.count_programs(organizer) == 2
+    assert await programs.count_programs(organizer, {"status": "draft"}) == 1

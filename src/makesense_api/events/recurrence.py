@@ -16,6 +16,7 @@ ends with the last earlier occurrence and a new series carries the edited ones.
 """
 
 import uuid
+from collections import defaultdict
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -152,6 +153,30 @@ async def get_series(ctx: Ctx, series_id: uuid.UUID) -> SeriesView:
     if not visible:
         raise NotFound("series", series_id)
     return _view(series, [e.id for e in visible])
+
+
+async def get_many_series(ctx: Ctx, series_ids: list[uuid.UUID]) -> dict[uuid.UUID, SeriesView]:
+    """The series among `series_ids` with the occurrences the caller may see, batched (for
+    loaders); a series none of whose occurrences is visible is left out, as in `get_series`."""
+    if not series_ids:
+        return {}
+    stmt = (
+        select(Event.series_id, Event.id)
+        .where(col(Event.series_id).in_(series_ids), visible_clause(ctx))
+        .order_by(col(Event.starts_at), col(Event.id))
+    )
+    occurrences: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for series_id, event_id in (await ctx.session.exec(stmt)).all():
+        if series_id is not None:
+            occurrences[series_id].append(event_id)
+    if not occurrences:
+        return {}
+    rows = await ctx.session.exec(
+        select(EventSeries)
+        .where(col(EventSeries.id).in_(list(occurrences)))
+        .execution_options(populate_existing=True)
+    )
+    return {s.id: _view(s, occurrences[s.id]) for s in rows.all()}
 
 
 async def publish_series(ctx: Ctx, series_id: uuid.UUID) -> SeriesView:

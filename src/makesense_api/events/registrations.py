@@ -246,6 +246,34 @@ def _status(status: str | None) -> RegistrationStatus | None:
         raise ValidationFailed.on("status", f"must be one of {allowed}") from None
 
 
+async def get_many(
+    ctx: Ctx, registration_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, RegistrationView]:
+    """The visible registrations among `registration_ids`, batched (for loaders)."""
+    if not registration_ids:
+        return {}
+    stmt = select(Registration).where(
+        col(Registration.id).in_(registration_ids), visible_registrations_clause(ctx)
+    )
+    rows = (await ctx.session.exec(stmt.execution_options(populate_existing=True))).all()
+    return {v.id: v for v in await registration_views(ctx, list(rows))}
+
+
+async def own_for_events(ctx: Ctx, event_ids: list[uuid.UUID]) -> dict[uuid.UUID, RegistrationView]:
+    """The caller's own registration for each of `event_ids` that has one, keyed by event,
+    batched; empty unless the token may read the caller's registrations."""
+    me = acts_for_self(ctx)
+    if me is None or not event_ids:
+        return {}
+    stmt = select(Registration).where(
+        Registration.person_id == me,
+        col(Registration.event_id).in_(event_ids),
+        visible_registrations_clause(ctx),
+    )
+    rows = (await ctx.session.exec(stmt.execution_options(populate_existing=True))).all()
+    return {v.event_id: v for v in await registration_views(ctx, list(rows))}
+
+
 async def list_registrations(
     ctx: Ctx,
     event_id: uuid.UUID,

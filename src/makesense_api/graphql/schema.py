@@ -5,14 +5,25 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from makesense_api.graphql.mutations.chapters import ChapterMutations
+from makesense_api.graphql.mutations.events import EventMutations
+from makesense_api.graphql.mutations.impact import ImpactMutations
+from makesense_api.graphql.mutations.programs import ProgramMutations
 from makesense_api.graphql.mutations.projects import ProjectMutations
 from makesense_api.graphql.queries import CoreQueries
+from makesense_api.graphql.queries_events import EventQueries
+from makesense_api.graphql.queries_programs import ProgramQueries
 from makesense_api.graphql.queries_projects import ProjectQueries
 from makesense_api.graphql.types.chapters import Membership
+from makesense_api.graphql.types.events import EventSeries, Registration
+from makesense_api.graphql.types.impact import Goal
 from makesense_api.graphql.types.people import Person
+from makesense_api.graphql.types.programs import Enrolment
 
-Query = merge_types("Query", (CoreQueries, ProjectQueries))
-Mutation = merge_types("Mutation", (ChapterMutations, ProjectMutations))
+Query = merge_types("Query", (CoreQueries, ProjectQueries, EventQueries, ProgramQueries))
+Mutation = merge_types(
+    "Mutation",
+    (ChapterMutations, ProjectMutations, EventMutations, ProgramMutations, ImpactMutations),
+)
 Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
     "Read the federation: chapters, people, projects, events, programs and impact."
 )
@@ -22,7 +33,7 @@ Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
 )
 
 # Types reachable only through `node(id:)` or unions must be listed explicitly.
-EXTRA_TYPES: list[type] = [Person, Membership]
+EXTRA_TYPES: list[type] = [Person, Membership, Registration, EventSeries, Enrolment, Goal]
 
 
 def build_schema(*, suggestions: bool = True) -> strawberry.Schema:

@@ -31,7 +31,7 @@ from makesense_api.kit.clock import as_utc, utcnow
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, NotFound, ValidationFailed
 from makesense_api.kit.models import DomainEvent
-from makesense_api.kit.pagination import Cursor, Page, keyset_page
+from makesense_api.kit.pagination import Cursor, Page, Window, keyset_page, keyset_pages_by
 from makesense_api.kit.schemas import parse
 from makesense_api.people import service as people
 from makesense_api.people.models import Person
@@ -91,6 +91,44 @@ async def _load(ctx: Ctx, enrolment_id: uuid.UUID) -> tuple[Enrolment, Program]:
 async def get(ctx: Ctx, enrolment_id: uuid.UUID) -> EnrolmentView:
     """One enrolment by id."""
     return _view((await _load(ctx, enrolment_id))[0])
+
+
+async def get_many(ctx: Ctx, enrolment_ids: list[uuid.UUID]) -> dict[uuid.UUID, EnrolmentView]:
+    """The visible enrolments among `enrolment_ids`, batched (for loaders)."""
+    if not enrolment_ids:
+        return {}
+    stmt = (
+        select(Enrolment)
+        .join(Program, col(Program.id) == Enrolment.program_id)
+        .where(col(Enrolment.id).in_(enrolment_ids), visible_clause(ctx))
+    )
+    return {e.id: _view(e) for e in (await ctx.session.exec(stmt)).all()}
+
+
+async def pages_for_programs(
+    ctx: Ctx, program_ids: list[uuid.UUID], window: Window, status: str | None = None
+) -> dict[uuid.UUID, Page[EnrolmentView]]:
+    """The first page of the enrolments the caller may see in each program (their own, and
+    those they organize), in enrolment order, in one query (nested lists)."""
+    wanted = parse(EnrolmentFilter, {"status": status}).status
+    stmt = (
+        select(Enrolment)
+        .join(Program, col(Program.id) == Enrolment.program_id)
+        .where(visible_clause(ctx))
+    )
+    if wanted is not None:
+        stmt = stmt.where(Enrolment.status == wanted.value)
+    pages = await keyset_pages_by(
+        ctx.session,
+        Enrolment,
+        stmt,
+        col(Enrolment.program_id),
+        program_ids,
+        [col(Enrolment.id)],
+        lambda e: [e.id],
+        window,
+    )
+    return {pid: p.replace([_view(e) for e in p.items]) for pid, p in pages.items()}
 
 
 async def list_enrolments(

@@ -16,7 +16,9 @@ from makesense_api.chapters.models import Chapter
 from makesense_api.context import Ctx
 from makesense_api.events.models import Event, EventStatus, EventVisibility
 from makesense_api.kit.i18n import localize
-from makesense_api.kit.pagination import Cursor, Page, keyset_page
+from makesense_api.kit.pagination import Cursor, Page, Window, keyset_page, keyset_pages_by
+from makesense_api.programs import service as programs
+from makesense_api.programs.models import Program
 from makesense_api.programs.schemas import ProgramEventView
 from makesense_api.programs.service import load_visible
 
@@ -66,3 +68,23 @@ async def list_events(
     order = [col(Event.starts_at), col(Event.id)]
     page = await keyset_page(ctx.session, stmt, order, lambda e: [e.starts_at, e.id], after, limit)
     return page.replace([_event_view(ctx, e) for e in page.items])
+
+
+async def pages_for_programs(
+    ctx: Ctx, program_ids: list[uuid.UUID], window: Window
+) -> dict[uuid.UUID, Page[ProgramEventView]]:
+    """The first page of the linked events the caller may see for each visible program, by
+    start time, in one query (nested lists); an invisible program gets an empty page."""
+    seen_programs = select(Program.id).where(programs.visible_clause(ctx))
+    stmt = select(Event).where(visible_events_clause(ctx), col(Event.program_id).in_(seen_programs))
+    pages = await keyset_pages_by(
+        ctx.session,
+        Event,
+        stmt,
+        col(Event.program_id),
+        program_ids,
+        [col(Event.starts_at), col(Event.id)],
+        lambda e: [e.starts_at, e.id],
+        window,
+    )
+    return {pid: p.replace([_event_view(ctx, e) for e in p.items]) for pid, p in pages.items()}

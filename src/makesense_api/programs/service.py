@@ -205,6 +205,17 @@ async def list_programs(
     return page.replace(await views(ctx, page.items))
 
 
+async def count_programs(ctx: Ctx, flt: ProgramFilter | dict[str, Any] | None = None) -> int:
+    """How many visible programs match the filter."""
+    flt = parse(ProgramFilter, flt if flt is not None else {})
+    stmt = (
+        select(sa.func.count())
+        .select_from(Program)
+        .where(visible_clause(ctx), *_filter_clauses(flt))
+    )
+    return (await ctx.session.exec(stmt)).one()
+
+
 # -- writes ---------------------------------------------------------------------------------
 
 

@@ -16,7 +16,14 @@ from makesense_api.people import service as people
 from makesense_api.people.schemas import MembershipView
 
 if TYPE_CHECKING:
+    from makesense_api.graphql.queries_events import ChapterEventFilterInput
+    from makesense_api.graphql.types.events import Event
+    from makesense_api.graphql.types.impact import ImpactPeriod, ImpactReport
     from makesense_api.graphql.types.people import Person
+
+EVENTS = "makesense_api.graphql.types.events"
+EVENT_FILTERS = "makesense_api.graphql.queries_events"
+IMPACT = "makesense_api.graphql.types.impact"
 
 
 @strawberry.type(description="A way to reach a chapter.")
@@ -107,6 +114,58 @@ class Chapter(Node):
             info.context.ctx, self.raw_id, role, after=window(first, after, last, before)
         )
         return connection(page.replace([Membership.from_view(m) for m in page.items]))
+
+    @strawberry.field(
+        description="Events hosted by this chapter, by start time; by default the published "
+        "ones not started yet."
+    )
+    async def events(
+        self,
+        info: Info,
+        filter: Annotated[
+            Annotated["ChapterEventFilterInput", strawberry.lazy(EVENT_FILTERS)] | None,
+            strawberry.argument(description="Filters, combined with AND."),
+        ] = None,
+        first: Annotated[int | None, strawberry.argument(description="Page size, 1–100.")] = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor to follow.")] = None,
+    ) -> Connection[Annotated["Event", strawberry.lazy(EVENTS)]]:
+        from makesense_api.graphql.queries_events import event_filter
+        from makesense_api.graphql.types.events import chapter_events_loader, events_of
+
+        loader = chapter_events_loader(info, event_filter(filter))
+        page = await loader.load((self.raw_id, window(first, after, None, None)))
+        return connection(page.replace(events_of(info, page.items)))
+
+    @strawberry.field(
+        description="People mobilised by this chapter's subtree per period, over whole periods "
+        "overlapping [from, to); `detail` needs `impact:read` and membership."
+    )
+    async def impact(
+        self,
+        info: Info,
+        from_: Annotated[
+            datetime, strawberry.argument(name="from", description="Start instant (offset).")
+        ],
+        to: Annotated[datetime, strawberry.argument(description="End instant (offset).")],
+        period: Annotated[
+            Annotated["ImpactPeriod", strawberry.lazy(IMPACT)] | None,
+            strawberry.argument(description="Length of the periods; semesters by default."),
+        ] = None,
+        detail: Annotated[
+            bool, strawberry.argument(description="Add attendance and breakdowns.")
+        ] = False,
+    ) -> Annotated["ImpactReport", strawberry.lazy(IMPACT)]:
+        from makesense_api.graphql.types.impact import ImpactPeriod, report
+
+        return await report(
+            info,
+            chapter_id=self.raw_id,
+            program_id=None,
+            period=period or ImpactPeriod.SEMESTER,
+            start=from_,
+            end=to,
+            detail=detail,
+        )
 
 
 @strawberry.type(description="A person's role in a chapter (and, by inheritance, its subtree).")

@@ -2,15 +2,21 @@
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from makesense_api.graphql import loaders
 from makesense_api.graphql.context import Info
-from makesense_api.graphql.relay import Node, to_global_id
+from makesense_api.graphql.relay import Connection, Node, connection, to_global_id, window
 from makesense_api.graphql.types.chapters import Chapter, Membership, chapter_loader
 from makesense_api.people import service as people
 from makesense_api.people.schemas import PersonView
+
+if TYPE_CHECKING:
+    from makesense_api.graphql.types.events import Registration, RegistrationStatus
+
+EVENTS = "makesense_api.graphql.types.events"
 
 
 @strawberry.type(
@@ -87,6 +93,30 @@ class Viewer:
             return None
         view = await person_loader(info).load(self.person_raw_id)
         return Person.from_view(view) if view else None
+
+    @strawberry.field(
+        description="The caller's own registrations, in the order they were first made "
+        "(person tokens with `profile` or `registrations:read`)."
+    )
+    async def registrations(
+        self,
+        info: Info,
+        status: Annotated[
+            Annotated["RegistrationStatus", strawberry.lazy(EVENTS)] | None,
+            strawberry.argument(description="Only this status."),
+        ] = None,
+        first: Annotated[int | None, strawberry.argument(description="Page size, 1–100.")] = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor to follow.")] = None,
+    ) -> Connection[Annotated["Registration", strawberry.lazy(EVENTS)]]:
+        from makesense_api.events import registrations
+        from makesense_api.graphql.types.events import Registration, value_of
+
+        page = await registrations.my_registrations(
+            info.context.ctx,
+            after=window(first, after, None, None),
+            status=value_of(status),
+        )
+        return connection(page.replace([Registration.from_view(v) for v in page.items]))
 
 
 def viewer_of(info: Info) -> Viewer:
