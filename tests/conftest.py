@@ -21,7 +21,7 @@ from makesense_api.app import create_app
 from makesense_api.authz.principal import Principal
 from makesense_api.config import Settings
 from makesense_api.context import Ctx
-from makesense_api.kit.db import Database, make_sessionmaker
+from makesense_api.kit.db import Database, SerialSession, make_sessionmaker
 from makesense_api.migrate import upgrade_connection
 from tests.factories import Factory
 
@@ -74,7 +74,7 @@ async def connection(database: Database) -> AsyncIterator[AsyncConnection]:
 
 @pytest.fixture
 async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
-    async with AsyncSession(
+    async with SerialSession(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     ) as s:
         yield s

@@ -66,3 +66,23 @@ def test_migrate_seed_once_and_serve(env: dict[str, str]) -> None:
     # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status reports it.
     assert server.returncode in (0, -signal.SIGTERM), stderr.decode()[-2000:]
     assert b"Traceback" not in stderr
+
+
+def test_clients_create_prints_credentials_once(env: dict[str, str]) -> None:
+    run_cli(env, "migrate")
+    run_cli(env, "seed", "--demo", "--if-empty")
+    out = run_cli(
+        env, "clients", "create", "--owner", "chapter:paris", "--name", "Paris site",
+        "--scope", "events:read", "--grant", "authorization_code",
+        "--redirect-uri", "https://paris.example.org/callback",
+    )
+    assert out.startswith("client_id: ")
+    assert "client_secret: " in out
+    failed = subprocess.run(  # noqa: S603 - fixed command line
+        [*CLI, "clients", "create", "--owner", "chapter:nowhere", "--name", "x",
+         "--scope", "events:read", "--grant", "client_credentials"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert failed.returncode == 2
+    assert "not found" in failed.stderr
+    assert "Traceback" not in failed.stderr

@@ -103,6 +103,77 @@ def seed(
         raise typer.BadParameter("choose --demo or --size large")
 
 
+clients = typer.Typer(help="OAuth clients (bootstrapping; chapter admins use the API).")
+app.add_typer(clients, name="clients")
+
+
+async def create_client(settings: Settings, owner: str, data: dict[str, object]) -> str:
+    """Register a client for a chapter (by slug) or a partner (by slug), as the service."""
+    from sqlmodel import select
+
+    from makesense_api.authz.principal import Principal
+    from makesense_api.chapters import service as chapters
+    from makesense_api.context import Ctx
+    from makesense_api.oauth import service as oauth_clients
+    from makesense_api.partners.models import PartnerOrganisation
+
+    database = Database.from_settings(settings)
+    try:
+        async with database.sessionmaker() as session:
+            ctx = Ctx.of(session, Principal.system())
+            kind, _, slug = owner.partition(":")
+            if kind == "chapter":
+                data["chapter_id"] = await chapters.id_for_slug(ctx, slug)
+            elif kind == "partner":
+                stmt = select(PartnerOrganisation.id).where(PartnerOrganisation.slug == slug)
+                partner_id = (await session.exec(stmt)).first()
+                if partner_id is None:
+                    raise typer.BadParameter(f"no partner {slug!r}", param_hint="--owner")
+                data["partner_id"] = partner_id
+            else:
+                raise typer.BadParameter(
+                    "use chapter:<slug> or partner:<slug>", param_hint="--owner"
+                )
+            created = await oauth_clients.create(ctx, data)
+            await session.commit()
+            lines = [f"client_id: {created.view.client_id}"]
+            if created.client_secret:
+                lines.append(f"client_secret: {created.client_secret}  (shown once; store it now)")
+            return "\n".join(lines)
+    finally:
+        await database.dispose()
+
+
+@clients.command("create")
+def clients_create(
+    owner: Annotated[str, typer.Option(help="chapter:<slug> or partner:<slug>.")],
+    name: Annotated[str, typer.Option(help="Shown on the consent page.")],
+    scope: Annotated[list[str], typer.Option(help="Allowed scope; repeat the option.")],
+    grant: Annotated[list[str], typer.Option(help="Allowed grant type; repeat.")],
+    redirect_uri: Annotated[
+        list[str] | None, typer.Option(help="Exact redirect URI; repeat.")
+    ] = None,
+    public: Annotated[bool, typer.Option(help="A public client (mobile or browser app).")] = False,
+) -> None:
+    """Register an OAuth client and print its credentials once."""
+    from makesense_api.kit.errors import DomainError
+
+    settings = get_settings()
+    logs.configure(settings.log_level)
+    data: dict[str, object] = {
+        "name": name,
+        "client_type": "public" if public else "confidential",
+        "redirect_uris": redirect_uri or [],
+        "grant_types": grant,
+        "scopes": scope,
+    }
+    try:
+        typer.echo(asyncio.run(create_client(settings, owner, data)))
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,

@@ -6,10 +6,11 @@ fails with SQLITE_BUSY whatever the timeout. Read-only work (GET requests, Graph
 opens a deferred transaction so readers never queue behind writers.
 """
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -74,10 +75,61 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     )
 
 
+class SerialSession(AsyncSession):
+    """A session that runs one database operation at a time.
+
+    GraphQL resolves sibling fields concurrently, and an `AsyncSession` must never run two
+    operations at once (it fails, or leaks a connection). Each operation here waits its turn
+    on a per-session lock, so resolvers may share the request's session freely while batch
+    loaders still collect their keys concurrently. Results are buffered, so a lock is held
+    only for the round trip.
+    """
+
+    def _turn(self) -> asyncio.Lock:
+        lock: asyncio.Lock | None = self.__dict__.get("_serial_lock")
+        if lock is None:
+            lock = self.__dict__["_serial_lock"] = asyncio.Lock()
+        return lock
+
+    if not TYPE_CHECKING:  # the parent's precise signatures stay visible to type checkers
+
+        async def exec(self, *args, **kwargs):
+            async with self._turn():
+                return await super().exec(*args, **kwargs)
+
+        async def execute(self, *args, **kwargs):
+            async with self._turn():
+                return await super().execute(*args, **kwargs)
+
+        async def scalar(self, *args, **kwargs):
+            async with self._turn():
+                return await super().scalar(*args, **kwargs)
+
+        async def scalars(self, *args, **kwargs):
+            async with self._turn():
+                return await super().scalars(*args, **kwargs)
+
+        async def get(self, *args, **kwargs):
+            async with self._turn():
+                return await super().get(*args, **kwargs)
+
+        async def flush(self, *args, **kwargs):
+            async with self._turn():
+                return await super().flush(*args, **kwargs)
+
+        async def refresh(self, *args, **kwargs):
+            async with self._turn():
+                return await super().refresh(*args, **kwargs)
+
+        async def delete(self, *args, **kwargs):
+            async with self._turn():
+                return await super().delete(*args, **kwargs)
+
+
 def make_sessionmaker(engine: AsyncEngine, **kwargs: Any) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded values after commit and flush only when services ask."""
     return async_sessionmaker(
-        engine, class_=AsyncSession, expire_on_commit=False, autoflush=False, **kwargs
+        engine, class_=SerialSession, expire_on_commit=False, autoflush=False, **kwargs
     )
 
 
