@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: install run serve migrate seed-demo seed-large test test-postgres lint schema bench check clean
+.PHONY: install install-browser run serve migrate seed-demo seed-large test test-postgres lint schema bench check clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,17 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## Chromium and chromedriver from Debian for the browser tests (pytest marker `browser`);
+## without them those tests are skipped. Never a browser downloaded by a test tool.
+install-browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+		echo "chromium and chromedriver are installed"; \
+	else \
+		$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q && \
+		$(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q chromium chromium-driver; \
+	fi
 
 ## Serve on http://127.0.0.1:8000 with a local SQLite file; demo data on first run.
 run: $(STAMP) migrate seed-demo serve

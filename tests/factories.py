@@ -42,7 +42,7 @@ class Factory:
         return await chapters.create(self.ctx, data)
 
     async def person(self, **overrides: Any) -> uuid.UUID:
-        data = PersonCreate(display_name=f"Person {next(_seq)}", **overrides)
+        data = PersonCreate(**{"display_name": f"Person {next(_seq)}", **overrides})
         return (await people.new_person(self.ctx, data)).id
 
     async def member(self, chapter: ChapterView, role: str = "member", **kw: Any) -> uuid.UUID:
@@ -183,3 +183,26 @@ class Factory:
             ttl=timedelta(hours=hours),
         )
         return issued.token
+
+    async def oauth_client(
+        self,
+        *,
+        chapter: ChapterView | None = None,
+        partner_id: uuid.UUID | None = None,
+        **overrides: Any,
+    ) -> Any:
+        """An OAuth client of a chapter (or, with `partner_id`, a partner): a public code-flow
+        client unless told otherwise. Returns a `CreatedClient` (view and one-time secret)."""
+        from makesense_api.oauth import service as oauth_clients
+
+        data = {
+            "name": f"App {next(_seq)}",
+            "chapter_id": None if chapter is None else chapter.id,
+            "partner_id": partner_id,
+            "client_type": "public",
+            "redirect_uris": ["https://app.example.org/callback"],
+            "grant_types": ["authorization_code"],
+            "scopes": ["profile", "events:read"],
+            **overrides,
+        }
+        return await oauth_clients.create(self.ctx, data)

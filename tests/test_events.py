@@ -716,8 +716,9 @@ async def test_listing_costs_the_same_statements_for_5_or_50_events(
         return len(statements)
 
     few, many = await statements_for(5), await statements_for(50)
-    # page, causes, co-hosts, two rights lookups, the caller's own registrations
-    assert few == many == 6
+    # the page (causes and co-hosts included), two rights lookups, the caller's own
+    # registrations
+    assert few == many == 4
 
 
 async def test_batched_reads_for_loaders_keep_each_rule(

@@ -20,6 +20,9 @@ from makesense_api.config import Settings, get_settings
 from makesense_api.graphql.view import GraphQLView
 from makesense_api.kit.db import Database
 from makesense_api.kit.middleware import DatabaseSession, RequestContext
+from makesense_api.oauth.endpoints import routes as oauth_routes
+from makesense_api.rest import exception_handlers as rest_exception_handlers
+from makesense_api.rest import routes as rest_routes
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
@@ -44,6 +47,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # Not Mount: it would redirect /graphql to /graphql/, which WebSocket clients don't follow.
         Route("/graphql", graphql),
         WebSocketRoute("/graphql", graphql),
+        *oauth_routes(settings),
+        *rest_routes(),
     ]
     # Outermost first; authentication is innermost because it reads the request's session.
     middleware = [
@@ -51,7 +56,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         Middleware(DatabaseSession),
         Middleware(BearerAuthentication),
     ]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers=rest_exception_handlers(),
+    )
 
 
 def app_from_env() -> Starlette:

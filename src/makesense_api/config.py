@@ -1,9 +1,10 @@
 """Settings, read once from `MAKESENSE_*` environment variables."""
 
+import secrets
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,6 +52,36 @@ class Settings(BaseSettings):
     graphql_ws_init_timeout_s: float = Field(default=10.0, gt=0)
     graphql_ws_allowed_origins: list[str] = Field(
         default_factory=list, description="Cross-origin pages allowed to open subscriptions."
+    )
+
+    # OAuth 2 authorization server (oauth/).
+    oauth_issuer: str | None = Field(
+        default=None,
+        description="Issuer URL (RFC 8414, RFC 9207); unset: the request's own origin, "
+        "acceptable only in development. Set it in production.",
+    )
+    oauth_access_token_ttl_s: int = Field(default=900, ge=60, le=86_400)
+    oauth_refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=3_600, le=365 * 86_400)
+    oauth_code_ttl_s: int = Field(default=60, ge=10, le=600)
+    oauth_session_secret: SecretStr = Field(
+        default_factory=lambda: SecretStr(secrets.token_urlsafe(32)),
+        description="Signs the login cookie of the OAuth pages; unset: random per process "
+        "(logins do not survive restarts nor span replicas).",
+    )
+    oauth_session_ttl_s: int = Field(default=3_600, ge=60, le=86_400)
+    oauth_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins (per account) or client authentications "
+        "(per client) within the window before answering 429."
+    )
+    oauth_max_failures_per_ip: int = Field(default=20, ge=1)
+    oauth_failure_window_s: int = Field(default=900, ge=1)
+
+    # REST surface (rest/) and feeds (feeds/).
+    rest_max_body_bytes: int = Field(
+        default=1_000_000, ge=1_000, description="Larger REST request bodies get 413."
+    )
+    rest_idempotency_ttl_s: int = Field(
+        default=86_400, ge=60, description="How long an Idempotency-Key is remembered."
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SDL_PATH = ROOT / "schema" / "schema.graphql"
+OPENAPI_PATH = ROOT / "openapi" / "openapi.json"
 
 
 def graphql_sdl() -> str:
@@ -18,10 +19,19 @@ def graphql_sdl() -> str:
     return build_schema().as_str() + "\n"
 
 
+def openapi_json() -> str:
+    """The REST surface's OpenAPI document, as `GET /openapi.json` serves it."""
+    from makesense_api.rest import all_operations
+    from makesense_api.rest.openapi import document, text
+
+    return text(document(all_operations()).document)
+
+
 def main() -> int:
-    SDL_PATH.parent.mkdir(exist_ok=True)
-    SDL_PATH.write_text(graphql_sdl())
-    print(f"wrote {SDL_PATH.relative_to(ROOT)}")
+    for path, content in ((SDL_PATH, graphql_sdl()), (OPENAPI_PATH, openapi_json())):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(content)
+        print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 

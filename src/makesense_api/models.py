@@ -12,6 +12,7 @@ from makesense_api.events.models import (
 )
 from makesense_api.impact.models import Goal
 from makesense_api.kit.models import DomainEvent, Tombstone
+from makesense_api.oauth.models import AuthorizationCode, Consent, OAuthClient
 from makesense_api.partners.models import PartnerGrant, PartnerOrganisation
 from makesense_api.people.models import Account, Membership, Person, PersonCause, PersonSkill
 from makesense_api.programs.models import Enrolment, Program, ProgramChapter
@@ -22,6 +23,7 @@ from makesense_api.projects.models import (
     ProjectCause,
     ProjectOwner,
 )
+from makesense_api.rest.idempotency import IdempotencyKey
 from makesense_api.tokens.models import AccessToken
 
 metadata = SQLModel.metadata
@@ -29,8 +31,10 @@ metadata = SQLModel.metadata
 __all__ = [
     "AccessToken",
     "Account",
+    "AuthorizationCode",
     "Chapter",
     "ChapterClosure",
+    "Consent",
     "Contribution",
     "DomainEvent",
     "Enrolment",
@@ -39,8 +43,10 @@ __all__ = [
     "EventCohost",
     "EventSeries",
     "Goal",
+    "IdempotencyKey",
     "Membership",
     "Need",
+    "OAuthClient",
     "PartnerGrant",
     "PartnerOrganisation",
     "Person",

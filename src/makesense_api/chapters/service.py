@@ -1,7 +1,8 @@
 """Chapter use-cases: create, read, list, update, move. Every call goes through `ctx.authz`."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +19,8 @@ from makesense_api.chapters.schemas import (
     TranslationIn,
 )
 from makesense_api.context import Ctx
+from makesense_api.feeds.changes import Gone, Source
+from makesense_api.feeds.changes import changes_since as feed_changes
 from makesense_api.kit.db import serialize, unique_or, use_case
 from makesense_api.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from makesense_api.kit.geo import near_clause
@@ -476,3 +479,36 @@ async def _relink(ctx: Ctx, chapter: Chapter, parent: Chapter) -> None:
     chapter.parent_id = parent.id
     chapter.depth = parent.depth + 1
     ctx.session.add(chapter)
+
+
+async def list_under(
+    ctx: Ctx,
+    subtree_slug: str | None,
+    flt: ChapterFilter,
+    after: Cursor = None,
+    limit: int = 20,
+) -> Page[ChapterView]:
+    """`list_chapters`, within the subtree of the visible chapter named by `subtree_slug`
+    (transports that name chapters by slug); an unknown slug is a field error."""
+    if subtree_slug is not None:
+        try:
+            root = await id_for_slug(ctx, subtree_slug)
+        except NotFound:
+            raise ValidationFailed.on("subtree", "no such chapter") from None
+        flt = replace(flt, subtree=root)
+    return await list_chapters(ctx, flt, after, limit)
+
+
+async def changes_since(
+    ctx: Ctx, since: datetime, after: Cursor = None, limit: int = 20
+) -> Page[ChapterView | Gone]:
+    """Chapters changed after `since`, oldest change first, for clients that mirror the tree;
+    chapters closed since (within the caller's reach) come back as `Gone`."""
+    reach = ctx.authz.reach_chapters()
+    hideable: sa.ColumnElement[bool] = col(Chapter.status) == ChapterStatus.CLOSED
+    if reach is not None:
+        hideable = sa.and_(hideable, col(Chapter.id).in_(reach))
+    source = Source(
+        Chapter, "chapter", visible_clause(ctx), hideable, reach, lambda ids: get_many(ctx, ids)
+    )
+    return await feed_changes(ctx, source, since, after, limit)

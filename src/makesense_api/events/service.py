@@ -10,12 +10,14 @@ bumps `sequence` (calendars use it) and writes a domain event in the same transa
 """
 
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
 from makesense_api.chapters import service as chapters
+from makesense_api.chapters.schemas import ChapterView
 from makesense_api.context import Ctx
 from makesense_api.events import rules
 from makesense_api.events.access import load_visible, visible_clause
@@ -39,13 +41,16 @@ from makesense_api.events.models import (
     EventCohost,
     EventFormat,
     EventStatus,
+    EventVisibility,
     Registration,
     RegistrationStatus,
 )
 from makesense_api.events.outbox import event_changed
 from makesense_api.events.schemas import EventCreate, EventUpdate, EventView
 from makesense_api.events.schemas import EventFilter as EventFilter
-from makesense_api.events.views import event_views
+from makesense_api.events.views import event_rows, event_views, row_views
+from makesense_api.feeds.changes import Gone, Source
+from makesense_api.feeds.changes import changes_since as feed_changes
 from makesense_api.kit import clock
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import ValidationFailed
@@ -66,9 +71,9 @@ async def get_many(ctx: Ctx, event_ids: list[uuid.UUID]) -> dict[uuid.UUID, Even
     """The visible events among `event_ids`, batched (for loaders)."""
     if not event_ids:
         return {}
-    stmt = select(Event).where(col(Event.id).in_(event_ids), visible_clause(ctx))
-    rows = (await ctx.session.exec(stmt.execution_options(populate_existing=True))).all()
-    return {v.id: v for v in await event_views(ctx, list(rows))}
+    stmt = event_rows(col(Event.id).in_(event_ids), visible_clause(ctx))
+    rows = (await ctx.session.exec(cast(Any, stmt))).all()
+    return {v.id: v for v in await row_views(ctx, rows)}
 
 
 def filter_clauses(flt: EventFilter) -> list[sa.ColumnElement[bool]]:
@@ -121,17 +126,18 @@ def filter_clauses(flt: EventFilter) -> list[sa.ColumnElement[bool]]:
 async def list_events(
     ctx: Ctx, flt: EventFilter | None = None, after: Cursor = None, limit: int = 20
 ) -> Page[EventView]:
-    """Visible events matching the filter, by start time then id."""
-    stmt = select(Event).where(visible_clause(ctx), *filter_clauses(flt or EventFilter()))
+    """Visible events matching the filter, by start time then id: one statement for the page,
+    plus the rights lookups the caller's token allows (see `views.row_views`)."""
+    stmt = event_rows(visible_clause(ctx), *filter_clauses(flt or EventFilter()))
     page = await keyset_page(
         ctx.session,
-        stmt.execution_options(populate_existing=True),
+        stmt,
         [col(Event.starts_at), col(Event.id)],
         lambda e: [e.starts_at, e.id],
         after,
         limit,
     )
-    return page.replace(await event_views(ctx, page.items))
+    return page.replace(await row_views(ctx, page.items))
 
 
 async def pages_for_chapters(
@@ -162,6 +168,47 @@ async def count_events(ctx: Ctx, flt: EventFilter | None = None) -> int:
         .where(visible_clause(ctx), *filter_clauses(flt or EventFilter()))
     )
     return (await ctx.session.exec(stmt)).one()
+
+
+async def changes_since(
+    ctx: Ctx, since: datetime, after: Cursor = None, limit: int = 20
+) -> Page[EventView | Gone]:
+    """Events changed after `since`, oldest change first, for mirroring clients; announced
+    events the caller can no longer see (now members-only, or outside their chapters) come
+    back as `Gone`. Drafts the caller cannot see are never mentioned."""
+    reach = ctx.authz.reach_chapters()
+    hideable: sa.ColumnElement[bool] = col(Event.status) != EventStatus.DRAFT
+    if reach is not None:
+        hideable = sa.and_(hideable, col(Event.chapter_id).in_(reach))
+    source = Source(
+        Event, "event", visible_clause(ctx), hideable, reach, lambda ids: get_many(ctx, ids)
+    )
+    return await feed_changes(ctx, source, since, after, limit)
+
+
+CALENDAR_SIZE = 500
+
+
+async def chapter_calendar(
+    ctx: Ctx, slug: str, since: datetime
+) -> tuple[ChapterView, list[EventView]]:
+    """A visible chapter and the public events of its subtree (co-hosted included) starting
+    from `since`, published or cancelled, by start (at most 500): a calendar feed."""
+    chapter = await chapters.get_by_slug(ctx, slug)
+    flt = EventFilter(chapter_id=chapter.id, starts_from=since, status=None)
+    stmt = (
+        select(Event)
+        .where(
+            visible_clause(ctx),
+            *filter_clauses(flt),
+            col(Event.visibility) == EventVisibility.PUBLIC,
+            col(Event.status) != EventStatus.DRAFT,
+        )
+        .order_by(col(Event.starts_at), col(Event.id))
+        .limit(CALENDAR_SIZE)
+    )
+    rows = (await ctx.session.exec(stmt.execution_options(populate_existing=True))).all()
+    return chapter, await event_views(ctx, list(rows))
 
 
 # -- writes ------------------------------------------------------------------------------

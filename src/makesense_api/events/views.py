@@ -3,10 +3,18 @@
 Every helper takes a whole batch and runs a fixed number of statements for it (causes, co-hosts,
 the caller's rights on the host chapters, the caller's own registrations), so a page of 50
 events costs what a page of 5 does.
+
+Reads that select events themselves (lists, batches by id) use `event_rows`: plain columns, no
+ORM objects, with each event's causes and co-hosts aggregated into the same statement, so a
+page costs one statement plus the rights lookups that the caller's token makes possible (none
+for an anonymous caller). `row_views` turns such rows into views with the same rules as
+`event_views`.
 """
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -69,9 +77,19 @@ async def event_views(ctx: Ctx, events: list[Event]) -> list[EventView]:
     if not events:
         return []
     ids = [e.id for e in events]
-    hosts = {e.chapter_id for e in events}
     causes = await _causes(ctx, ids)
     cohosts = await _cohosts(ctx, ids)
+    return await _views(ctx, events, [causes[i] for i in ids], [cohosts[i] for i in ids])
+
+
+async def _views(
+    ctx: Ctx,
+    events: Sequence[Any],
+    causes: list[list[int]],
+    cohosts: list[list[uuid.UUID]],
+) -> list[EventView]:
+    ids = [e.id for e in events]
+    hosts = {e.chapter_id for e in events}
     organizers = await ctx.authz.chapters_allowing(EVENTS_REVIEW, hosts)
     managers = await ctx.authz.chapters_allowing(EVENTS_MANAGE, hosts)
     own = await _own_statuses(ctx, ids)
@@ -79,19 +97,57 @@ async def event_views(ctx: Ctx, events: list[Event]) -> list[EventView]:
         _view(
             ctx,
             e,
-            causes[e.id],
-            cohosts[e.id],
+            its_causes,
+            its_cohosts,
             own.get(e.id),
             e.chapter_id in organizers,
             e.chapter_id in managers,
         )
-        for e in events
+        for e, its_causes, its_cohosts in zip(events, causes, cohosts, strict=True)
     ]
+
+
+# -- events read as rows -------------------------------------------------------------------
+
+EVENT_TABLE: sa.Table = Event.__table__  # type: ignore[attr-defined]
+CAUSE_TABLE: sa.Table = EventCause.__table__  # type: ignore[attr-defined]
+COHOST_TABLE: sa.Table = EventCohost.__table__  # type: ignore[attr-defined]
+
+
+def _listed(table: sa.Table, value: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
+    """The values of `table` for the outer query's event, as one comma-separated string."""
+    return (
+        sa.select(sa.func.aggregate_strings(sa.cast(value, sa.String), ","))
+        .where(table.c.event_id == EVENT_TABLE.c.id)
+        .scalar_subquery()
+    )
+
+
+def event_rows(*where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """Every column of the events matching `where`, with `cause_list` and `cohost_list`."""
+    return sa.select(
+        *EVENT_TABLE.c,
+        _listed(CAUSE_TABLE, CAUSE_TABLE.c.cause).label("cause_list"),
+        _listed(COHOST_TABLE, COHOST_TABLE.c.chapter_id).label("cohost_list"),
+    ).where(*where)
+
+
+def _split(listed: str | None) -> list[str]:
+    return listed.split(",") if listed else []
+
+
+async def row_views(ctx: Ctx, rows: Sequence[Any]) -> list[EventView]:
+    """Views of events read with `event_rows`, for a caller who may see them."""
+    if not rows:
+        return []
+    causes = [sorted(int(c) for c in _split(r.cause_list)) for r in rows]
+    cohosts = [sorted(uuid.UUID(c) for c in _split(r.cohost_list)) for r in rows]
+    return await _views(ctx, rows, causes, cohosts)
 
 
 def _view(
     ctx: Ctx,
-    e: Event,
+    e: Any,
     causes: list[int],
     cohosts: list[uuid.UUID],
     own: str | None,

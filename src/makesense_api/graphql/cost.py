@@ -14,9 +14,13 @@ largest integer every JSON client reads exactly.
 
 An operation over budget is refused with `extensions.code = COST_LIMIT_EXCEEDED` before any
 resolver runs; every operation reports `extensions.cost = {requested, limit}`.
+
+A cost depends only on the document, the operation and the variables that give page sizes,
+so `CostCache` prices each (document, operation, page sizes) once.
 """
 
-from collections.abc import Iterator, Mapping
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator, Mapping
 from typing import Any
 
 from graphql import (
@@ -64,6 +68,7 @@ class CostModel:
         self.default_page_size = default_page_size
         self._memo: dict[str, int] = {}
         self._active: set[str] = set()
+        self.read: set[str] = set()  # variables that gave a page size
         for definition in operation.variable_definitions or ():
             name = definition.variable.name.value
             if self.variables.get(name) is None and definition.default_value is not None:
@@ -118,6 +123,7 @@ class CostModel:
 
     def _int(self, value: ValueNode) -> int | None:
         if isinstance(value, VariableNode):
+            self.read.add(value.name.value)
             return _as_int(self.variables.get(value.name.value))
         return _literal_int(value)
 
@@ -150,9 +156,20 @@ def operation_cost(
     default_page_size: int,
 ) -> int:
     """The cost of the operation a request selects (0 when none can be selected)."""
+    return _price(schema, document, operation_name, variables, default_page_size)[0]
+
+
+def _price(
+    schema: GraphQLSchema,
+    document: Any,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    default_page_size: int,
+) -> tuple[int, tuple[str, ...]]:
+    """The cost, and the names of the variables it depends on."""
     operation = get_operation_ast(document, operation_name)
     if operation is None:
-        return 0
+        return 0, ()
     fragments = {
         definition.name.value: definition
         for definition in document.definitions
@@ -160,37 +177,100 @@ def operation_cost(
     }
     model = CostModel(schema, operation, fragments, variables or {}, default_page_size)
     root = schema.get_root_type(operation.operation)
-    return max(1, model.price(operation.selection_set, root))
+    return max(1, model.price(operation.selection_set, root)), tuple(sorted(model.read))
+
+
+def _keyed(variables: Mapping[str, Any] | None, names: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """The values of `names` as a key (their types too: 1, 1.0 and true price differently),
+    or None when one cannot be a key."""
+    values = tuple((variables or {}).get(name) for name in names)
+    if not all(isinstance(v, Hashable) for v in values):
+        return None
+    return tuple((type(v), v) for v in values)
+
+
+class CostCache:
+    """Costs by (query text, operation name, values of the page-size variables), bounded.
+
+    Each document remembers which variables its page sizes read; a request with other values
+    for them is priced anew. Values that cannot be keyed (objects, lists) are never cached.
+    """
+
+    def __init__(self, maxsize: int = 512, per_document: int = 16) -> None:
+        self.maxsize = maxsize
+        self.per_document = per_document
+        self._documents: OrderedDict[tuple[str, str | None], tuple[tuple[str, ...], dict[
+            tuple[Any, ...], int]]] = OrderedDict()
+
+    def cost(
+        self,
+        schema: GraphQLSchema,
+        query: str | None,
+        document: Any,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+        default_page_size: int,
+    ) -> int:
+        if query is None or self.maxsize <= 0:
+            return operation_cost(schema, document, operation_name, variables, default_page_size)
+        key = (query, operation_name)
+        known = self._documents.get(key)
+        values: tuple[Any, ...] | None = None
+        if known is not None:
+            self._documents.move_to_end(key)
+            names, costs = known
+            values = _keyed(variables, names)
+            if values is not None and values in costs:
+                return costs[values]
+        cost, names = _price(schema, document, operation_name, variables, default_page_size)
+        values = _keyed(variables, names)
+        if values is None:
+            return cost
+        if known is None or known[0] != names:
+            known = (names, {})
+            self._documents[key] = known
+            while len(self._documents) > self.maxsize:
+                self._documents.popitem(last=False)
+        if len(known[1]) < self.per_document:
+            known[1][values] = cost
+        return cost
 
 
 class CostLimit(SchemaExtension):
     """Refuse operations over budget before execution; report the cost of every operation."""
 
-    def __init__(self, limit: int, default_page_size: int) -> None:
+    def __init__(self, limit: int, default_page_size: int, cache: CostCache | None = None) -> None:
         self.limit = limit
         self.default_page_size = default_page_size
+        self.cache = cache or CostCache(maxsize=0)
         self.requested: int | None = None
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        self.requested = operation_cost(
+        self.requested = self.cache.cost(
             context.schema._schema,
+            context.query,
             context.graphql_document,
             context.operation_name,
             context.variables,
             self.default_page_size,
         )
-        if self.requested > self.limit:
-            raise LimitExceeded(
-                COST_LIMIT_EXCEEDED,
-                f"The operation costs {self.requested}; the limit is {self.limit}. "
-                "Ask for smaller pages (first/last) or fewer nested connections.",
-                self.limit,
-                requested=self.requested,
-            )
+        check(self.requested, self.limit)
         yield
 
     def get_results(self) -> dict[str, Any]:
         if self.requested is None:
             return {}
         return {"cost": {"requested": self.requested, "limit": self.limit}}
+
+
+def check(requested: int, limit: int) -> None:
+    """Refuse an operation that costs more than `limit`."""
+    if requested > limit:
+        raise LimitExceeded(
+            COST_LIMIT_EXCEEDED,
+            f"The operation costs {requested}; the limit is {limit}. "
+            "Ask for smaller pages (first/last) or fewer nested connections.",
+            limit,
+            requested=requested,
+        )

@@ -6,7 +6,8 @@
     TokenLimitedParserCache parse once per distinct document, bounded     (limits.py)
     ValidationCache         validate once per distinct document           (strawberry)
     TransactionIntent       BEGIN for queries, BEGIN IMMEDIATE for mutations (SQLite)
-    CostLimit               refuse over-budget operations, report the cost (cost.py)
+    CostLimit               refuse over-budget operations, report the cost; each distinct
+                            (document, operation, page sizes) is priced once (cost.py)
 
 `PresentErrors` comes first so that it sees the errors last.
 """
@@ -20,7 +21,7 @@ from strawberry.extensions import AddValidationRules, SchemaExtension, Validatio
 from strawberry.types.graphql import OperationType
 
 from makesense_api.config import Settings
-from makesense_api.graphql.cost import CostLimit
+from makesense_api.graphql.cost import CostCache, CostLimit
 from makesense_api.graphql.limits import TokenLimitedParserCache, validation_rules
 from makesense_api.graphql.masking import PresentErrors
 from makesense_api.kit.db import write_intent
@@ -48,20 +49,23 @@ def _silent(errors: list[GraphQLError], execution_context: Any = None) -> None:
     """Strawberry logs every error; masking logs the unexpected ones once, with the request id."""
 
 
-def install(schema: strawberry.Schema, settings: Settings) -> None:
-    """Add the guards to a freshly built schema (the view owns the schema it is given)."""
+def install(schema: strawberry.Schema, settings: Settings) -> CostCache:
+    """Add the guards to a freshly built schema (the view owns the schema it is given); the
+    cost cache they price operations with (compiled plans share it)."""
     rules = validation_rules(
         max_depth=settings.graphql_max_depth,
         max_aliases=settings.graphql_max_aliases,
         introspection=settings.graphql_introspection,
     )
     size = settings.graphql_document_cache_size
+    costs = CostCache(maxsize=size)
     guards: tuple[Callable[[], SchemaExtension], ...] = (
         lambda: AddValidationRules(list(rules)),
         lambda: TokenLimitedParserCache(size, settings.graphql_max_tokens),
         lambda: ValidationCache(maxsize=size),
         TransactionIntent,
-        lambda: CostLimit(settings.graphql_max_cost, settings.graphql_default_page_size),
+        lambda: CostLimit(settings.graphql_max_cost, settings.graphql_default_page_size, costs),
     )
     schema.extensions = (PresentErrors, *schema.extensions, *guards)
     schema.process_errors = _silent  # type: ignore[method-assign]
+    return costs

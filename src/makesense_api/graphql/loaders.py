@@ -7,7 +7,7 @@ calls a service batch function, so the authorization of a batch is the authoriza
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -24,28 +24,37 @@ ByIds = Callable[[Ctx, list[uuid.UUID]], Awaitable[dict[uuid.UUID, V]]]
 PagesByIds = Callable[[Ctx, list[uuid.UUID], Window], Awaitable[dict[uuid.UUID, Page[V]]]]
 
 
-def _cached(gctx: GraphQLContext, name: str, make: Callable[[], DataLoader[Any, Any]]) -> Any:
-    loader = gctx.loaders.get(name)
+def by_id(gctx: GraphQLContext, name: str, fetch: ByIds[V]) -> DataLoader[uuid.UUID, V | None]:
+    """Objects by id; an object the caller may not see loads as None."""
+    loader = gctx.loaders.get(name)  # resolvers ask once per object: keep this path short
     if loader is None:
-        loader = gctx.loaders[name] = make()
+        loader = gctx.loaders[name] = DataLoader(load_fn=_by_id_batch(gctx, fetch))
     return loader
 
 
-def by_id(gctx: GraphQLContext, name: str, fetch: ByIds[V]) -> DataLoader[uuid.UUID, V | None]:
-    """Objects by id; an object the caller may not see loads as None."""
-
+def _by_id_batch(
+    gctx: GraphQLContext, fetch: ByIds[V]
+) -> Callable[[Sequence[uuid.UUID]], Awaitable[list[V | None]]]:
     async def load(ids: Sequence[uuid.UUID]) -> list[V | None]:
         found = await fetch(gctx.ctx, list(ids))
         return [found.get(i) for i in ids]
 
-    return _cached(gctx, name, lambda: DataLoader(load_fn=load))  # type: ignore[no-any-return]
+    return load
 
 
 def pages_by_id(
     gctx: GraphQLContext, name: str, fetch: PagesByIds[V]
 ) -> DataLoader[tuple[uuid.UUID, Window], Page[V]]:
     """First pages of a nested list for many parents; one query per distinct window."""
+    loader = gctx.loaders.get(name)
+    if loader is None:
+        loader = gctx.loaders[name] = DataLoader(load_fn=_pages_batch(gctx, fetch))
+    return loader
 
+
+def _pages_batch(
+    gctx: GraphQLContext, fetch: PagesByIds[V]
+) -> Callable[[Sequence[tuple[uuid.UUID, Window]]], Awaitable[list[Page[V]]]]:
     async def load(keys: Sequence[tuple[uuid.UUID, Window]]) -> list[Page[V]]:
         by_window: dict[Window, list[uuid.UUID]] = defaultdict(list)
         for parent, window in keys:
@@ -56,4 +65,4 @@ def pages_by_id(
                 pages[(parent, window)] = page
         return [pages[k] for k in keys]
 
-    return _cached(gctx, name, lambda: DataLoader(load_fn=load))  # type: ignore[no-any-return]
+    return load

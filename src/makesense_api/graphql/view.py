@@ -49,6 +49,7 @@ from makesense_api.graphql.apq import (
     PersistedQueryError,
     QueryStore,
 )
+from makesense_api.graphql.compiled import Fallback, Plans
 from makesense_api.graphql.context import GraphQLContext, build_context
 from makesense_api.graphql.masking import INTERNAL_MESSAGE, INTERNAL_SERVER_ERROR, present_all
 from makesense_api.graphql.media import JSON, is_json_request, negotiate
@@ -127,7 +128,7 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         self, schema: strawberry.Schema, settings: Settings, store: QueryStore | None = None
     ) -> None:
         """Takes ownership of `schema` (adds the guards); `store` keeps persisted queries."""
-        guards.install(schema, settings)
+        costs = guards.install(schema, settings)
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -138,6 +139,13 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         self.settings = settings
         self.persisted = PersistedQueries(
             store or LruQueryStore(settings.graphql_apq_max_entries), enabled=settings.graphql_apq
+        )
+        self.plans = Plans(
+            schema,
+            settings.graphql_document_cache_size,
+            settings.graphql_max_cost,
+            settings.graphql_default_page_size,
+            costs,
         )
 
     @classmethod
@@ -200,7 +208,11 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         except PersistedQueryError as error:
             raise Refusal(error.status, error.message, error.code) from None
         context = build_context(request)
-        result = await self._execute(request, lookup.query, params, context)
+        result = await self._compiled(request, lookup.query, params, context)
+        if result is None:
+            result = await self._execute(request, lookup.query, params, context)
+            if not isinstance(result, PreExecutionError) and not result.errors:
+                self.plans.learn(lookup.query, params.operation_name)
         if not isinstance(result, PreExecutionError):
             await self.persisted.remember(lookup)
         shareable = lookup.hash_only and request.method == "GET" and self._anonymous(context)
@@ -222,6 +234,20 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
             operation_name=_expect(raw, "operationName", str, "a string"),
             extensions=_expect(raw, "extensions", dict, "an object"),
         )
+
+    async def _compiled(
+        self, request: Request, query: str | None, params: Params, context: GraphQLContext
+    ) -> ExecutionResult | None:
+        """The result of the document's compiled plan (compiled.py), if it has one and the run
+        meets only plain data; else None, and the full path answers with a fresh context."""
+        try:
+            return await self.plans.run(
+                query, params.operation_name, params.variables, context, params.extensions
+            )
+        except Fallback:
+            context.loaders.clear()
+            context.ctx = build_context(request).ctx
+            return None
 
     async def _execute(
         self, request: Request, query: str | None, params: Params, context: GraphQLContext

@@ -5,6 +5,7 @@ of a chapter the person belongs to, through a token carrying `people:read`.
 """
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from makesense_api.kit.errors import (
     FieldError,
     Forbidden,
     NotFound,
+    Unauthenticated,
     ValidationFailed,
 )
 from makesense_api.kit.models import Tombstone
@@ -387,3 +389,35 @@ async def memberships_of(ctx: Ctx, person_id: uuid.UUID) -> list[MembershipView]
         .order_by(col(Membership.created_at))
     )
     return [_membership_view(m) for m in (await ctx.session.exec(stmt)).all()]
+
+
+# -- the caller ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallerView:
+    """Who is calling: the token's subject, scopes and reach, and the person's own profile
+    (None for partners, or when the token lacks `profile`)."""
+
+    person: PersonView | None
+    partner_id: uuid.UUID | None
+    client_id: str | None
+    scopes: list[str]
+    reach: list[uuid.UUID] | None
+
+
+async def caller(ctx: Ctx) -> CallerView:
+    """The caller as their token describes them; anonymous callers are unauthenticated."""
+    principal = ctx.principal
+    if principal.is_anonymous:
+        raise Unauthenticated()
+    person = None
+    if principal.person_id is not None and ctx.authz.is_self(principal.person_id):
+        person = (await get_many(ctx, [principal.person_id])).get(principal.person_id)
+    return CallerView(
+        person=person,
+        partner_id=principal.partner_id,
+        client_id=principal.client_id,
+        scopes=sorted(principal.scopes),
+        reach=None if principal.reach is None else sorted(principal.reach),
+    )

@@ -29,6 +29,8 @@ from makesense_api.authz.principal import Scope
 from makesense_api.chapters import service as chapters
 from makesense_api.chapters.models import Chapter
 from makesense_api.context import Ctx
+from makesense_api.feeds.changes import Gone, Source
+from makesense_api.feeds.changes import changes_since as feed_changes
 from makesense_api.kit.clock import as_utc, utcnow
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
@@ -214,6 +216,21 @@ async def count_programs(ctx: Ctx, flt: ProgramFilter | dict[str, Any] | None = 
         .where(visible_clause(ctx), *_filter_clauses(flt))
     )
     return (await ctx.session.exec(stmt)).one()
+
+
+async def changes_since(
+    ctx: Ctx, since: datetime, after: Cursor = None, limit: int = 20
+) -> Page[ProgramView | Gone]:
+    """Programs changed after `since`, oldest change first, for mirroring clients; public
+    programs the caller can no longer see come back as `Gone`."""
+    reach = ctx.authz.reach_chapters()
+    hideable: sa.ColumnElement[bool] = col(Program.status).in_(PUBLIC)
+    if reach is not None:
+        hideable = sa.and_(hideable, col(Program.id).in_(involving(reach)))
+    source = Source(
+        Program, "program", visible_clause(ctx), hideable, reach, lambda ids: get_many(ctx, ids)
+    )
+    return await feed_changes(ctx, source, since, after, limit)
 
 
 # -- writes ---------------------------------------------------------------------------------

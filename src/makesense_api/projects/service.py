@@ -10,6 +10,7 @@ of PROJECTS_MANAGE on its home chapter (organizers of that chapter or an ancesto
 
 import uuid
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +22,8 @@ from makesense_api.authz.principal import Scope
 from makesense_api.chapters import service as chapters
 from makesense_api.chapters.models import Chapter
 from makesense_api.context import Ctx
+from makesense_api.feeds.changes import Gone, Source
+from makesense_api.feeds.changes import changes_since as feed_changes
 from makesense_api.kit.clock import utcnow
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -219,6 +222,21 @@ async def count_projects(ctx: Ctx, flt: ProjectFilter | dict[str, Any] | None = 
         .where(visible_clause(ctx), *_filter_clauses(flt))
     )
     return (await ctx.session.exec(stmt)).one()
+
+
+async def changes_since(
+    ctx: Ctx, since: datetime, after: Cursor = None, limit: int = 20
+) -> Page[ProjectView | Gone]:
+    """Projects changed after `since`, oldest change first, for mirroring clients; public
+    projects the caller can no longer see (their chapter closed) come back as `Gone`."""
+    reach = ctx.authz.reach_chapters()
+    hideable: sa.ColumnElement[bool] = col(Project.status).in_(PUBLIC)
+    if reach is not None:
+        hideable = sa.and_(hideable, col(Project.home_chapter_id).in_(reach))
+    source = Source(
+        Project, "project", visible_clause(ctx), hideable, reach, lambda ids: get_many(ctx, ids)
+    )
+    return await feed_changes(ctx, source, since, after, limit)
 
 
 # -- projects: writes ---------------------------------------------------------------------

@@ -2,12 +2,15 @@
 
 Thirty chapters on five continents (network → region → country → city, with two Paris
 neighbourhoods), 150 volunteers with multilingual names, every membership role, two partner
-organisations with grants on a subtree, and twenty projects with needs and contributions.
+organisations with grants on a subtree, twenty projects with needs and contributions, and
+their activity (`seed.activity`): events past and upcoming with registrations and check-ins, a
+weekly series across a daylight-saving change, two programs with enrolments, and goals.
 
 Everything is deterministic: a fixed random seed drives every choice, so slugs, names and the
-shape of the data are the same on every run (only ids and timestamps differ). Chapters and
-people go through their services (the chapter closure table depends on it); partners and
-projects are plain rows that keep the same invariants as their services.
+shape of the data are the same on every run (only ids and timestamps differ); event dates are
+placed relative to the day the seed runs. Chapters and people go through their services (the
+chapter closure table depends on it); partners and projects are plain rows that keep the same
+invariants as their services.
 
 Personal data is fictitious: e-mail addresses use example.org, and the only phone numbers are
 in the unassigned French range +33 6 00 00 00 xx.
@@ -28,6 +31,7 @@ from makesense_api.chapters import service as chapters
 from makesense_api.chapters.models import Chapter, ChapterKind
 from makesense_api.chapters.schemas import ChapterView
 from makesense_api.context import Ctx
+from makesense_api.kit import clock
 from makesense_api.partners.models import PartnerGrant, PartnerOrganisation
 from makesense_api.people import service as people
 from makesense_api.people.models import Role
@@ -43,6 +47,7 @@ from makesense_api.projects.models import (
     ProjectStage,
     ProjectStatus,
 )
+from makesense_api.seed.activity import Network, seed_activity
 
 DEMO_RANDOM_SEED = 2031
 ROOT_SLUG = "makesense"
@@ -60,6 +65,12 @@ class DemoSummary:
     projects: int
     needs: int
     contributions: int
+    events: int
+    series: int
+    registrations: int
+    programs: int
+    enrolments: int
+    goals: int
 
 
 async def has_data(session: AsyncSession) -> bool:
@@ -736,6 +747,10 @@ async def seed_demo(ctx: Ctx) -> DemoSummary:
     memberships = await _memberships(ctx, views, volunteers)
     grants = await _partners(ctx, views)
     needs, contributions = await _projects(ctx, rng, views, volunteers)
+    residents: dict[str, list[uuid.UUID]] = {}
+    for v in volunteers:
+        residents.setdefault(v.place.slug, []).append(v.id)
+    activity = await seed_activity(ctx, Network(views, residents), clock.utcnow())
     await session.flush()
     return DemoSummary(
         chapters=len(views),
@@ -746,6 +761,12 @@ async def seed_demo(ctx: Ctx) -> DemoSummary:
         projects=len(PROJECTS),
         needs=needs,
         contributions=contributions,
+        events=activity.events,
+        series=activity.series,
+        registrations=activity.registrations,
+        programs=activity.programs,
+        enrolments=activity.enrolments,
+        goals=activity.goals,
     )
 
 

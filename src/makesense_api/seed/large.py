@@ -2,7 +2,9 @@
 
 At scale 1.0: about 2,000 chapters (network → 8 regions → 60 countries → 1,400 cities → 530
 neighbourhoods), 200,000 people with skills and causes, 220,000 memberships, 20,000 projects
-with about 60,000 needs and 40,000 contributions. Every count is multiplied by `scale`.
+with about 60,000 needs and 40,000 contributions; and, from `seed.large_activity`, five
+programs, 100,000 events with 1,000,000 registrations, 60,000 enrolments and goals. Every
+count is multiplied by `scale`.
 
 Rows are bulk-inserted with SQLAlchemy Core (`insert(table)` with lists of parameter dicts,
 executed as one executemany per batch), one transaction per batch, so memory stays bounded and
@@ -10,10 +12,11 @@ PostgreSQL loads the full network in a few minutes. The closure table is compute
 than by the chapter service. Every choice comes from one seeded random generator, so the same
 scale always yields the same network (only ids and timestamps differ).
 
-More data (events, registrations, programs) plugs in as further steps: a `SeedStep` receives
-the `LargeSeed` state, which exposes what earlier steps made (chapters, people and their home
-chapters, organizers, projects), the random generator, scaled counts and a batched writer.
-Register one with `register_step` or pass `steps=` to `seed_large`.
+More data plugs in as further steps: a `SeedStep` receives the `LargeSeed` state, which
+exposes what earlier steps made (chapters, people and their home chapters, organizers, projects,
+programs), the random generator, scaled counts and a batched writer. Register one with
+`register_step` or pass `steps=` to `seed_large`; the activity steps of `seed.large_activity`
+(programs, events, enrolments) are registered when `makesense_api.seed` is imported.
 """
 
 import random
@@ -448,6 +451,17 @@ class SeedProject:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class SeedProgram:
+    id: uuid.UUID
+    slug: str
+    chapter: int  # the organizing chapter
+    chapters: tuple[int, ...]  # the chapters taking part, organizer first
+    starts_at: datetime
+    ends_at: datetime
+    share: float  # its part of all enrolments
+
+
 @dataclass
 class LargeSeed:
     """What the steps share: the database, the generator, and everything made so far.
@@ -469,6 +483,7 @@ class LargeSeed:
     residents: dict[int, list[int]] = field(default_factory=dict)  # chapter → people
     organizers: dict[int, list[int]] = field(default_factory=dict)  # chapter → people
     projects: list[SeedProject] = field(default_factory=list)
+    programs: list[SeedProgram] = field(default_factory=list)
 
     def count(self, full: int) -> int:
         """A count at scale 1.0, scaled (never below one)."""
@@ -508,7 +523,7 @@ def _chunks(rows: Sequence[Row], size: int) -> Iterator[Sequence[Row]]:
         yield rows[start:start + size]
 
 
-def _table(name: str) -> sa.Table:
+def table(name: str) -> sa.Table:
     return metadata.tables[name]
 
 
@@ -703,7 +718,7 @@ async def seed_chapters(seed: LargeSeed) -> None:
             "status": str(c.status), "contacts": _contacts(c.slug),
         })
     await seed.write(
-        (_table("chapter"), rows), (_table("chapter_closure"), closure_rows(seed.chapters))
+        (table("chapter"), rows), (table("chapter_closure"), closure_rows(seed.chapters))
     )
     seed.report("chapters", total, total)
 
@@ -764,9 +779,9 @@ async def seed_people(seed: LargeSeed) -> None:
             seed.person_created.append(created)
             seed.residents.setdefault(home_i, []).append(n)
         await seed.write(
-            (_table("person"), people),
-            (_table("person_skill"), skills),
-            (_table("person_cause"), person_causes),
+            (table("person"), people),
+            (table("person_skill"), skills),
+            (table("person_cause"), person_causes),
         )
         seed.report("people", min(total, start + step), total)
 
@@ -837,11 +852,11 @@ async def seed_memberships(seed: LargeSeed) -> None:
             "role": int(role),
         })
         if len(rows) == seed.batch_rows * 2:
-            await seed.write((_table("membership"), rows))
+            await seed.write((table("membership"), rows))
             done += len(rows)
             seed.report("memberships", done, total)
             rows = []
-    await seed.write((_table("membership"), rows))
+    await seed.write((table("membership"), rows))
     seed.report("memberships", total, total)
 
 
@@ -914,11 +929,11 @@ async def seed_projects(seed: LargeSeed) -> None:
                         "status": str(c_status), "message": None, "hours": hours,
                     })
         await seed.write(
-            (_table("project"), projects),
-            (_table("project_owner"), owners),
-            (_table("project_cause"), causes),
-            (_table("need"), needs),
-            (_table("contribution"), contributions),
+            (table("project"), projects),
+            (table("project_owner"), owners),
+            (table("project_cause"), causes),
+            (table("need"), needs),
+            (table("contribution"), contributions),
         )
         seed.report("projects", min(total, start + step), total)
 
@@ -950,7 +965,7 @@ async def seed_partners(seed: LargeSeed) -> None:
                 "partner_id": partner_id, "chapter_id": region.id, "scope": str(scope),
                 "granted_by_id": seed.people[admins[0]] if admins else None,
             })
-    await seed.write((_table("partner_organisation"), partners), (_table("partner_grant"), grants))
+    await seed.write((table("partner_organisation"), partners), (table("partner_grant"), grants))
     seed.report("partners", len(regions), len(regions))
 
 
@@ -1008,7 +1023,7 @@ async def seed_large(
         plan=plan(scale),
     )
     async with database.engine.connect() as conn:
-        existing = (await conn.execute(sa.select(_table("chapter").c.id).limit(1))).first()
+        existing = (await conn.execute(sa.select(table("chapter").c.id).limit(1))).first()
     if existing is not None:
         raise RuntimeError("the database already holds chapters; seed an empty database")
     for step in list(steps if steps is not None else STEPS):

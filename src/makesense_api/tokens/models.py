@@ -48,3 +48,5 @@ class AccessToken(Entity, table=True):
     expires_at: datetime = Field(sa_type=AwareDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # Tokens descended from one authorization (its code and every refresh): revoked together.
+    family_id: uuid.UUID | None = Field(default=None, index=True)

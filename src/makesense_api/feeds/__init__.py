@@ -1,0 +1,1 @@
+"""Feeds for mirroring and calendars: change feeds of collections (`changes`)."""
