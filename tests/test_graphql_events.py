@@ -349,8 +349,14 @@ async def test_organizers_create_publish_check_in_and_cancel(
     assert published["status"] == "PUBLISHED" and published["checkInCode"]
     assert (await run(session, NODE, {"id": event["id"]}))["node"]["status"] == "PUBLISHED"
 
-    attendees = [await named(factory, "Ana", tree["paris"])]
-    attendees += [await named(factory, n) for n in ("Bo", "Cy")]  # not members of Paris
+    # Organizers register people they may see: their chapters' members.
+    attendees = [await named(factory, n, tree["paris"]) for n in ("Ana", "Bo", "Cy")]
+    outsider = await named(factory, "Dee")
+    refused = await mutate(
+        session, "eventRegister",
+        {"eventId": event["id"], "personId": to_global_id("Person", outsider)}, org,
+    )
+    assert refused["__typename"] == "ValidationError"
     regs = [
         await mutate(
             session,
@@ -361,8 +367,9 @@ async def test_organizers_create_publish_check_in_and_cancel(
         for p in attendees
     ]
     assert [r["registration"]["status"] for r in regs] == ["REGISTERED", "REGISTERED", "WAITLISTED"]
-    # The people rule: organizers see their chapters' members only.
-    assert [r["registration"]["person"] for r in regs] == [{"displayName": "Ana"}, None, None]
+    assert [r["registration"]["person"] for r in regs] == [
+        {"displayName": "Ana"}, {"displayName": "Bo"}, {"displayName": "Cy"}
+    ]
     ids = [r["registration"]["id"] for r in regs]
 
     one = await mutate(session, "registrationCheckIn", {"id": ids[0]}, org)

@@ -124,7 +124,10 @@ async def test_create_needs_the_write_scope_and_a_visible_chapter(
 async def test_organizers_create_for_someone_only_in_their_subtree(
     session: AsyncSession, system: Ctx, tree: dict[str, ChapterView], who: dict[str, uuid.UUID]
 ) -> None:
-    organizer = as_person(session, who["france_org"], scopes=WRITE)
+    blind = as_person(session, who["france_org"], scopes=WRITE)
+    with pytest.raises(ValidationFailed):  # cannot see the person without people:read
+        await projects.create(blind, new_project(tree["paris"], owner_id=who["owner"]))
+    organizer = as_person(session, who["france_org"], scopes=WRITE | {"people:read"})
     view = await projects.create(organizer, new_project(tree["paris"], owner_id=who["owner"]))
     assert [o.person_id for o in view.owners] == [who["owner"]]
     with pytest.raises(Forbidden):
@@ -311,9 +314,14 @@ async def test_owners_are_added_and_removed_by_managers(
     co = as_person(session, who["other"], scopes=WRITE)
     with pytest.raises(Forbidden):
         await projects.add_owner(co, project.id, who["other"])
-    added = await projects.add_owner(owner, project.id, who["other"])
+    # An owner names a co-owner only if they may see that person (organizers, people:read):
+    # otherwise the person is "no such person", as an unknown id would be.
+    with pytest.raises(ValidationFailed):
+        await projects.add_owner(owner, project.id, who["other"])
+    organizer = as_person(session, who["paris_org"], scopes=WRITE | {"people:read"})
+    added = await projects.add_owner(organizer, project.id, who["other"])
     assert {o.person_id for o in added.owners} == {who["owner"], who["other"]}
-    again = await projects.add_owner(owner, project.id, who["other"])
+    again = await projects.add_owner(organizer, project.id, who["other"])
     assert len(again.owners) == 2
     assert (await projects.update(co, project.id, {"stage": "growth"})).stage == "growth"
     with pytest.raises(ValidationFailed):

@@ -151,7 +151,7 @@ async def test_only_published_events_in_their_window_take_registrations(
 
 async def test_who_may_register_whom(session: AsyncSession, factory: Factory, tree: Tree) -> None:
     view = await factory.event(tree["paris"])
-    person, other = await factory.person(), await factory.person()
+    person, other = await factory.member(tree["paris"]), await factory.member(tree["paris"])
     with pytest.raises(MissingScope):
         await registrations.register(as_person(session, person, scopes={"events:read"}), view.id)
     with pytest.raises(Unauthenticated):
@@ -166,17 +166,21 @@ async def test_who_may_register_whom(session: AsyncSession, factory: Factory, tr
     with pytest.raises(ValidationFailed) as err:
         await registrations.register(organizer, view.id, uuid.uuid4())
     assert err.value.errors[0].field == "person_id"
+    # Someone the organizer cannot see answers exactly like an unknown id.
+    stranger = await factory.member(tree["lagos"])
+    with pytest.raises(ValidationFailed) as hidden:
+        await registrations.register(organizer, view.id, stranger)
+    assert hidden.value.errors == err.value.errors
 
     partner = PartnerOrganisation(slug="whatsapp-bot", name="Bot")
     session.add(partner)
     await session.flush()
-    session.add(
-        PartnerGrant(
-            partner_id=partner.id, chapter_id=tree["france"].id, scope="registrations:write"
-        )
-    )
+    for scope in ("registrations:write", "people:read"):
+        session.add(PartnerGrant(partner_id=partner.id, chapter_id=tree["france"].id, scope=scope))
     await session.flush()
-    tool = Ctx.of(session, Principal.partner(partner.id, WRITE, client_id="bot"))
+    tool = Ctx.of(
+        session, Principal.partner(partner.id, WRITE | {"people:read"}, client_id="bot")
+    )
     made = await registrations.register(tool, view.id, person)
     assert made.client_id == "bot"
     with pytest.raises(ValidationFailed) as err:

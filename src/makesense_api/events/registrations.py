@@ -46,7 +46,7 @@ from makesense_api.kit.errors import (
     ValidationFailed,
 )
 from makesense_api.kit.pagination import Cursor, Page, Window, keyset_page, keyset_pages_by
-from makesense_api.people.models import Person
+from makesense_api.people import service as people
 
 ACTIVE = frozenset(
     {
@@ -70,9 +70,7 @@ async def _registrant(ctx: Ctx, event: Event, person_id: uuid.UUID | None) -> uu
             raise ValidationFailed.on("person_id", "name the person to register")
         return me
     await ctx.authz.require(REGISTRATIONS_MANAGE, event.chapter_id)
-    person = await ctx.session.get(Person, person_id)
-    if person is None or person.erased_at is not None:
-        raise ValidationFailed.on("person_id", "no such person")
+    await people.require_visible(ctx, person_id, "person_id")
     return person_id
 
 

@@ -101,6 +101,14 @@ async def load_visible(ctx: Ctx, person_id: uuid.UUID) -> Person:
     return person
 
 
+async def require_visible(ctx: Ctx, person_id: uuid.UUID, field: str) -> None:
+    """A person named in another object's input must be one the caller may see; unknown and
+    invisible people answer alike, so IDs cannot be probed."""
+    stmt = select(Person.id).where(Person.id == person_id, visible_people_clause(ctx))
+    if (await ctx.session.exec(stmt)).first() is None:
+        raise ValidationFailed.on(field, "no such person")
+
+
 async def get(ctx: Ctx, person_id: uuid.UUID) -> PersonView:
     """One person, if the caller may see them."""
     return (await _views(ctx, [await load_visible(ctx, person_id)]))[0]

@@ -31,6 +31,7 @@ from makesense_api.kit.i18n import Translations, localize, validate_translations
 from makesense_api.kit.pagination import Cursor, Page, keyset_page
 from makesense_api.kit.schemas import null_errors, parse, raise_if
 from makesense_api.kit.validation import language_error, normalize_language, slug_error
+from makesense_api.people import service as people
 from makesense_api.people.models import Person
 from makesense_api.projects.models import Project, ProjectCause, ProjectOwner, ProjectStatus
 from makesense_api.projects.schemas import (
@@ -262,12 +263,6 @@ async def _slug_taken(ctx: Ctx, slug: str) -> bool:
     return (await ctx.session.exec(stmt)).one() > 0
 
 
-async def _require_person(ctx: Ctx, person_id: uuid.UUID, field: str) -> None:
-    stmt = select(Person.id).where(Person.id == person_id, col(Person.erased_at).is_(None))
-    if (await ctx.session.exec(stmt)).first() is None:
-        raise ValidationFailed.on(field, "no such person")
-
-
 async def _home_chapter(ctx: Ctx, chapter_id: uuid.UUID) -> Chapter:
     try:
         return await chapters.load_visible(ctx, chapter_id)
@@ -283,7 +278,7 @@ async def _first_owner(ctx: Ctx, owner_id: uuid.UUID | None, home: Chapter) -> u
             raise ValidationFailed.on("owner_id", "name the person who owns the project")
         return me
     await ctx.authz.require(PROJECTS_MANAGE, home.id)
-    await _require_person(ctx, owner_id, "owner_id")
+    await people.require_visible(ctx, owner_id, "owner_id")
     return owner_id
 
 
@@ -397,7 +392,7 @@ async def add_owner(ctx: Ctx, project_id: uuid.UUID, person_id: uuid.UUID) -> Pr
     """Make a person a co-owner of the project (idempotent)."""
     async with use_case(ctx.session):
         project = await load_managed(ctx, project_id)
-        await _require_person(ctx, person_id, "person_id")
+        await people.require_visible(ctx, person_id, "person_id")
         if not await _is_owner(ctx, project.id, person_id):
             ctx.session.add(ProjectOwner(project_id=project.id, person_id=person_id))
             _touch(ctx, project)
