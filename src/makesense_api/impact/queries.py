@@ -17,6 +17,14 @@ are bucketed by a `CASE` over the period boundaries and grouped in an outer quer
 a subquery column, because PostgreSQL does not match a `CASE` with bound parameters in `SELECT`
 to the same `CASE` in `GROUP BY`).
 
+Every value is written into the SQL text (`_inline`) rather than sent as a bind parameter.
+The statements are prepared and cached per connection (asyncpg), and after five executions
+PostgreSQL may switch a prepared statement to a generic plan that ignores the values: it then
+expects the average subtree (a handful of chapters) and a narrow time range, and picks nested
+loops without parallelism, which made the network-wide report three times slower. With the
+values in the text, each plan is made for the chapter and periods asked. The values are ids,
+instants, integers and status constants rendered by SQLAlchemy, never client text.
+
 Scale: these statements read the raw rows of the subtree and period. At benchmark scale
 (1,000,000 registrations) a network-wide multi-year report scans a large share of them; if
 that becomes too slow, keep a rollup table of (person, chapter, day, cause) first-activity rows,
@@ -76,20 +84,42 @@ class Attendance:
         return self.attended / seen if seen else None
 
 
+def _inline(value: Any, like: Any = None) -> sa.BindParameter[Any]:
+    """`value`, typed as the column `like` (default: an integer), written into the statement's
+    text (see the module doc)."""
+    type_ = like.type if like is not None else sa.Integer()
+    return sa.bindparam(None, value, type_=type_, literal_execute=True)
+
+
+def _inline_all(values: Sequence[Any], like: Any) -> sa.BindParameter[Any]:
+    """The values of an `IN (…)`, written into the statement's text."""
+    return sa.bindparam(
+        None, list(values), type_=like.type, expanding=True, literal_execute=True
+    )
+
+
+def _is(column: Any, value: str) -> sa.ColumnElement[bool]:
+    return col(column) == _inline(value, column)
+
+
 def _subtree(root_id: uuid.UUID) -> SelectOfScalar[uuid.UUID]:
-    return select(ChapterClosure.descendant_id).where(ChapterClosure.ancestor_id == root_id)
+    return select(ChapterClosure.descendant_id).where(
+        ChapterClosure.ancestor_id == _inline(root_id, ChapterClosure.ancestor_id)
+    )
 
 
 def _within(among: Among, chapter: Any, program: Any | None) -> sa.ColumnElement[bool]:
     """The row's chapter lies in the subtree, or the row belongs to the program."""
     if among.program_id is not None:
-        return program == among.program_id if program is not None else sa.false()
+        if program is None:
+            return sa.false()
+        return col(program) == _inline(among.program_id, program)
     assert among.chapter_id is not None
     return col(chapter).in_(_subtree(among.chapter_id))
 
 
 def _between(column: Any, start: datetime, end: datetime) -> sa.ColumnElement[bool]:
-    return sa.and_(col(column) >= start, col(column) < end)
+    return sa.and_(col(column) >= _inline(start, column), col(column) < _inline(end, column))
 
 
 # -- the activity union ------------------------------------------------------------------
@@ -107,7 +137,7 @@ def _attended(among: Among, start: datetime, end: datetime, causes: bool) -> Any
         select(*columns)
         .join(Event, col(Event.id) == Registration.event_id)
         .where(
-            col(Registration.status) == RegistrationStatus.ATTENDED,
+            _is(Registration.status, RegistrationStatus.ATTENDED),
             _between(Event.starts_at, start, end),
             _within(among, Event.chapter_id, Event.program_id),
         )
@@ -130,7 +160,7 @@ def _contributed(among: Among, start: datetime, end: datetime, causes: bool) -> 
         .join(Need, col(Need.id) == Contribution.need_id)
         .join(Project, col(Project.id) == Need.project_id)
         .where(
-            col(Contribution.status).in_(CONTRIBUTED),
+            col(Contribution.status).in_(_inline_all(CONTRIBUTED, Contribution.status)),
             _between(Contribution.updated_at, start, end),
             _within(among, Project.home_chapter_id, None),
         )
@@ -146,7 +176,7 @@ def _completed(among: Among, start: datetime, end: datetime) -> Any:
         col(Enrolment.chapter_id).label("chapter_id"),
         col(Enrolment.completed_at).label("at"),
     ).where(
-        col(Enrolment.status) == EnrolmentStatus.COMPLETED,
+        _is(Enrolment.status, EnrolmentStatus.COMPLETED),
         _between(Enrolment.completed_at, start, end),
         _within(among, Enrolment.chapter_id, Enrolment.program_id),
     )
@@ -168,7 +198,9 @@ def activity(among: Among, start: datetime, end: datetime, *, causes: bool = Fal
 
 def _bucket(column: Any, periods: Sequence[Period]) -> sa.ColumnElement[int]:
     """The index of the period holding `column` (rows are already within the whole range)."""
-    return sa.case(*((column < p.end, i) for i, p in enumerate(periods))).label("bucket")
+    return sa.case(
+        *((column < _inline(p.end, column), _inline(i)) for i, p in enumerate(periods))
+    ).label("bucket")
 
 
 def _span(periods: Sequence[Period]) -> tuple[datetime, datetime]:
@@ -216,7 +248,9 @@ async def mobilised_by_chapter(
             _bucket(a.c.at, periods),
         )
         .join(ChapterClosure, col(ChapterClosure.descendant_id) == a.c.chapter_id)
-        .where(col(ChapterClosure.ancestor_id).in_(list(chapter_ids)))
+        .where(col(ChapterClosure.ancestor_id).in_(
+            _inline_all(chapter_ids, ChapterClosure.ancestor_id)
+        ))
         .subquery()
     )
     stmt = select(
@@ -250,7 +284,7 @@ async def events_held(
     rows = (
         select(col(Event.id).label("id"), _bucket(Event.starts_at, periods))
         .where(
-            col(Event.status) == EventStatus.PUBLISHED,
+            _is(Event.status, EventStatus.PUBLISHED),
             _between(Event.starts_at, *_span(periods)),
             _within(among, Event.chapter_id, Event.program_id),
         )
@@ -268,9 +302,10 @@ async def attendance(
         select(col(Registration.status).label("status"), _bucket(Event.starts_at, periods))
         .join(Event, col(Event.id) == Registration.event_id)
         .where(
-            col(Registration.status).in_(
-                [RegistrationStatus.ATTENDED.value, RegistrationStatus.NO_SHOW.value]
-            ),
+            col(Registration.status).in_(_inline_all(
+                [RegistrationStatus.ATTENDED.value, RegistrationStatus.NO_SHOW.value],
+                Registration.status,
+            )),
             _between(Event.starts_at, *_span(periods)),
             _within(among, Event.chapter_id, Event.program_id),
         )
@@ -278,7 +313,8 @@ async def attendance(
     )
 
     def tally(status: RegistrationStatus) -> Any:
-        return sa.func.sum(sa.case((rows.c.status == status.value, 1), else_=0))
+        return sa.func.sum(sa.case((_is(rows.c.status, status.value), _inline(1)),
+                                   else_=_inline(0)))
 
     stmt = select(
         rows.c.bucket, tally(RegistrationStatus.ATTENDED), tally(RegistrationStatus.NO_SHOW)
@@ -300,7 +336,7 @@ async def volunteer_hours(
         .join(Need, col(Need.id) == Contribution.need_id)
         .join(Project, col(Project.id) == Need.project_id)
         .where(
-            col(Contribution.status) == ContributionStatus.DONE,
+            _is(Contribution.status, ContributionStatus.DONE),
             _between(Contribution.updated_at, *_span(periods)),
             _within(among, Project.home_chapter_id, None),
         )
