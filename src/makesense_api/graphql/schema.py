@@ -7,6 +7,7 @@ from strawberry.tools import merge_types
 from makesense_api.graphql.mutations.chapters import ChapterMutations
 from makesense_api.graphql.mutations.events import EventMutations
 from makesense_api.graphql.mutations.impact import ImpactMutations
+from makesense_api.graphql.mutations.people import PeopleMutations
 from makesense_api.graphql.mutations.programs import ProgramMutations
 from makesense_api.graphql.mutations.projects import ProjectMutations
 from makesense_api.graphql.queries import CoreQueries
@@ -22,7 +23,14 @@ from makesense_api.graphql.types.programs import Enrolment
 Query = merge_types("Query", (CoreQueries, ProjectQueries, EventQueries, ProgramQueries))
 Mutation = merge_types(
     "Mutation",
-    (ChapterMutations, ProjectMutations, EventMutations, ProgramMutations, ImpactMutations),
+    (
+        ChapterMutations,
+        PeopleMutations,
+        ProjectMutations,
+        EventMutations,
+        ProgramMutations,
+        ImpactMutations,
+    ),
 )
 Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
     "Read the federation: chapters, people, projects, events, programs and impact."
