@@ -26,6 +26,7 @@ from makesense_api.kit.errors import Conflict, FieldError, Forbidden, NotFound, 
 from makesense_api.kit.geo import near_clause
 from makesense_api.kit.i18n import localize
 from makesense_api.kit.pagination import Cursor, Page, Window, keyset_page, keyset_pages_by
+from makesense_api.kit.reads import Reader
 from makesense_api.kit.schemas import null_errors, parse, raise_if
 from makesense_api.kit.validation import (
     coordinates_error,
@@ -112,36 +113,11 @@ def _view(ctx: Ctx, chapter: Chapter, member: bool) -> ChapterView:
     )
 
 
-async def load_visible(ctx: Ctx, chapter_id: uuid.UUID) -> Chapter:
-    """The chapter row if the caller may see it, else NotFound."""
-    stmt = select(Chapter).where(Chapter.id == chapter_id, visible_clause(ctx))
-    chapter = (await ctx.session.exec(stmt)).first()
-    if chapter is None:
-        raise NotFound("chapter", chapter_id)
-    return chapter
-
-
-async def get(ctx: Ctx, chapter_id: uuid.UUID) -> ChapterView:
-    """One chapter by id."""
-    return (await _views(ctx, [await load_visible(ctx, chapter_id)]))[0]
-
-
-async def get_by_slug(ctx: Ctx, slug: str) -> ChapterView:
-    """One chapter by slug."""
-    stmt = select(Chapter).where(Chapter.slug == slug, visible_clause(ctx))
-    chapter = (await ctx.session.exec(stmt)).first()
-    if chapter is None:
-        raise NotFound("chapter", slug)
-    return (await _views(ctx, [chapter]))[0]
-
-
-async def get_many(ctx: Ctx, chapter_ids: list[uuid.UUID]) -> dict[uuid.UUID, ChapterView]:
-    """The visible chapters among `chapter_ids`, in one query (for batch loaders)."""
-    if not chapter_ids:
-        return {}
-    stmt = select(Chapter).where(col(Chapter.id).in_(chapter_ids), visible_clause(ctx))
-    views = await _views(ctx, list((await ctx.session.exec(stmt)).all()))
-    return {v.id: v for v in views}
+_reads = Reader(Chapter, "chapter", visible_clause, _views)
+load_visible = _reads.load
+get = _reads.get
+get_by_slug = _reads.get_by_slug
+get_many = _reads.get_many
 
 
 async def id_for_slug(ctx: Ctx, slug: str) -> uuid.UUID:

@@ -36,6 +36,7 @@ from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from makesense_api.kit.i18n import Translations, localize, validate_translations
 from makesense_api.kit.pagination import Cursor, Page, keyset_page
+from makesense_api.kit.reads import Reader
 from makesense_api.kit.schemas import parse, raise_if
 from makesense_api.kit.validation import language_error, normalize_language, slug_error
 from makesense_api.programs.models import Enrolment, Program, ProgramChapter, ProgramStatus
@@ -147,35 +148,11 @@ def _view(
 # -- reads ----------------------------------------------------------------------------------
 
 
-async def load_visible(ctx: Ctx, program_id: uuid.UUID) -> Program:
-    """The program row if the caller may see it, else NotFound."""
-    stmt = select(Program).where(Program.id == program_id, visible_clause(ctx))
-    program = (await ctx.session.exec(stmt)).first()
-    if program is None:
-        raise NotFound("program", program_id)
-    return program
-
-
-async def get(ctx: Ctx, program_id: uuid.UUID) -> ProgramView:
-    """One program by id."""
-    return (await views(ctx, [await load_visible(ctx, program_id)]))[0]
-
-
-async def get_by_slug(ctx: Ctx, slug: str) -> ProgramView:
-    """One program by slug."""
-    stmt = select(Program).where(Program.slug == slug, visible_clause(ctx))
-    program = (await ctx.session.exec(stmt)).first()
-    if program is None:
-        raise NotFound("program", slug)
-    return (await views(ctx, [program]))[0]
-
-
-async def get_many(ctx: Ctx, program_ids: list[uuid.UUID]) -> dict[uuid.UUID, ProgramView]:
-    """The visible programs among `program_ids`, batched (for loaders)."""
-    if not program_ids:
-        return {}
-    stmt = select(Program).where(col(Program.id).in_(program_ids), visible_clause(ctx))
-    return {v.id: v for v in await views(ctx, list((await ctx.session.exec(stmt)).all()))}
+_reads = Reader(Program, "program", visible_clause, views)
+load_visible = _reads.load
+get = _reads.get
+get_by_slug = _reads.get_by_slug
+get_many = _reads.get_many
 
 
 def _filter_clauses(flt: ProgramFilter) -> list[sa.ColumnElement[bool]]:

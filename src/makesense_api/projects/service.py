@@ -29,6 +29,7 @@ from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, FieldError, NotFound, ValidationFailed
 from makesense_api.kit.i18n import Translations, localize, validate_translations
 from makesense_api.kit.pagination import Cursor, Page, keyset_page
+from makesense_api.kit.reads import Reader
 from makesense_api.kit.schemas import null_errors, parse, raise_if
 from makesense_api.kit.validation import language_error, normalize_language, slug_error
 from makesense_api.people import service as people
@@ -140,35 +141,11 @@ def _view(ctx: Ctx, p: Project, causes: list[int], owners: list[OwnerView]) -> P
     )
 
 
-async def load_visible(ctx: Ctx, project_id: uuid.UUID) -> Project:
-    """The project row if the caller may see it, else NotFound."""
-    stmt = select(Project).where(Project.id == project_id, visible_clause(ctx))
-    project = (await ctx.session.exec(stmt)).first()
-    if project is None:
-        raise NotFound("project", project_id)
-    return project
-
-
-async def get(ctx: Ctx, project_id: uuid.UUID) -> ProjectView:
-    """One project by id."""
-    return (await _views(ctx, [await load_visible(ctx, project_id)]))[0]
-
-
-async def get_by_slug(ctx: Ctx, slug: str) -> ProjectView:
-    """One project by slug."""
-    stmt = select(Project).where(Project.slug == slug, visible_clause(ctx))
-    project = (await ctx.session.exec(stmt)).first()
-    if project is None:
-        raise NotFound("project", slug)
-    return (await _views(ctx, [project]))[0]
-
-
-async def get_many(ctx: Ctx, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, ProjectView]:
-    """The visible projects among `project_ids`, batched (for loaders)."""
-    if not project_ids:
-        return {}
-    stmt = select(Project).where(col(Project.id).in_(project_ids), visible_clause(ctx))
-    return {v.id: v for v in await _views(ctx, list((await ctx.session.exec(stmt)).all()))}
+_reads = Reader(Project, "project", visible_clause, _views)
+load_visible = _reads.load
+get = _reads.get
+get_by_slug = _reads.get_by_slug
+get_many = _reads.get_many
 
 
 def _like(text: str) -> str:

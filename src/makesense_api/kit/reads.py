@@ -1,0 +1,64 @@
+"""Reads of one entity through its single visibility rule: by id, by slug, in batches.
+
+Each domain declares one `Reader` with its table, its visibility clause and its view builder;
+`get`, `get_by_slug`, `get_many` (for batch loaders) and `load` (the row, for writes) then
+share that one rule, so no read path can forget it.
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from makesense_api.context import Ctx
+from makesense_api.kit.errors import NotFound
+
+M = TypeVar("M")
+V = TypeVar("V")
+
+
+class Reader(Generic[M, V]):
+    def __init__(
+        self,
+        model: type[M],
+        kind: str,
+        visible: Callable[[Ctx], sa.ColumnElement[bool]],
+        views: Callable[[Ctx, list[M]], Awaitable[list[V]]],
+    ) -> None:
+        self.model = model
+        self.kind = kind
+        self.visible = visible
+        self.views = views
+
+    def _column(self, name: str) -> Any:
+        return col(getattr(self.model, name))
+
+    async def load(self, ctx: Ctx, object_id: uuid.UUID) -> M:
+        """The row if the caller may see it, else NotFound."""
+        stmt = select(self.model).where(self._column("id") == object_id, self.visible(ctx))
+        row = (await ctx.session.exec(stmt)).first()
+        if row is None:
+            raise NotFound(self.kind, object_id)
+        return row
+
+    async def get(self, ctx: Ctx, object_id: uuid.UUID) -> V:
+        """One read model by id."""
+        return (await self.views(ctx, [await self.load(ctx, object_id)]))[0]
+
+    async def get_by_slug(self, ctx: Ctx, slug: str) -> V:
+        """One read model by slug."""
+        stmt = select(self.model).where(self._column("slug") == slug, self.visible(ctx))
+        row = (await ctx.session.exec(stmt)).first()
+        if row is None:
+            raise NotFound(self.kind, slug)
+        return (await self.views(ctx, [row]))[0]
+
+    async def get_many(self, ctx: Ctx, object_ids: list[uuid.UUID]) -> dict[uuid.UUID, V]:
+        """The visible ones among `object_ids`, in one query (for batch loaders)."""
+        if not object_ids:
+            return {}
+        stmt = select(self.model).where(self._column("id").in_(object_ids), self.visible(ctx))
+        views = await self.views(ctx, list((await ctx.session.exec(stmt)).all()))
+        return {getattr(v, "id"): v for v in views}  # noqa: B009 - views are dataclasses
