@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from makesense_api import bench_impact
+from makesense_api import bench_graphql, bench_impact
 from makesense_api.config import Settings
 from makesense_api.kit.db import Database
 from makesense_api.models import metadata
@@ -197,6 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("bench: MAKESENSE_BENCH_DATABASE_URL must name a PostgreSQL database")
         return 2
     asyncio.run(run(url, args.scale, max(1, args.runs), max(0, args.warmup), set(args.only)))
+    bench_graphql.after_bench(url, set(args.only))  # GraphQL vs raw over HTTP (bench_graphql.py)
     return 0
 
 

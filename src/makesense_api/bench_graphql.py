@@ -2,9 +2,10 @@
 
     python -m makesense_api.bench_graphql [--rounds 3] [--seconds 10] [--concurrency 32]
 
-`make bench` runs it after the in-process benchmarks of `bench`, on the same database (the
-large seed). The question, for an anonymous caller: the next 50 upcoming published events in
-France, each with its host chapter's name and city and its seats taken.
+`make bench` runs it (as `graphql.events`, so `--only graphql.events` runs it alone) after the
+in-process benchmarks of `bench`, on the same database (the large seed, loaded once). The
+question, for an anonymous caller: the next 50 upcoming published events in France, each with
+its host chapter's name and city and its seats taken.
 
 1. Two servers start on free loopback ports, one uvicorn worker each:
    - the API as production runs it (`makesense-api serve`: JSON request logs, every
@@ -18,7 +19,9 @@ France, each with its host chapter's name and city and its seats taken.
 3. Load: `wrk` (Debian's package) with one thread and `--concurrency` keep-alive connections,
    `--seconds` per run, alternating GraphQL and raw for `--rounds` rounds after a short warm-up
    of each. Without `wrk`, a bounded Python load generator runs in a separate process.
-   Per run: req/s, p50 and p99 latency, and the server's RSS (`VmRSS`, and the peak `VmHWM`).
+   Per run: req/s, p50 and p99 latency, the server's RSS (`VmRSS`, and the peak `VmHWM`), and
+   the server's CPU time per request (from /proc/<pid>/stat): on a shared machine throughput
+   follows whatever else runs, CPU per request much less.
 4. The summary takes the median round of each, and the ratio of their throughputs.
 """
 
@@ -591,6 +594,15 @@ def throughput(
     print(f"GraphQL/raw throughput: {ratio:.2f} (target >= {TARGET_RATIO}, RSS <= "
           f"{TARGET_RSS_MB:.0f} MB: {'met' if met else 'not met'})")
     return summary
+
+
+NAME = "graphql.events"
+
+
+def after_bench(url: str, only: set[str]) -> None:
+    """Run from `bench.main` once the database is prepared: unless `--only` names others."""
+    if not only or NAME in only:
+        throughput(url)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

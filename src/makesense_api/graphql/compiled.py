@@ -4,7 +4,7 @@ graphql-core executes a document by walking its AST for every object of the resu
 collects the fields of each object anew, builds a resolve-info per field, dispatches on the
 field's type and wraps every value in error handling. Across a page of 50 events that walk
 costs more than the database. Here a query document that has already run through the full
-path once (parse, every validation rule, every schema extension) without an error is
+path (parse, every validation rule, every schema extension) without an error, twice, is
 compiled into a plan — one closure per field, with fields collected, fragments merged and
 types dispatched once — and later requests with the same text and operation name run the
 plan.
@@ -28,14 +28,19 @@ Whenever a run meets anything but plain data — a resolver raising, a null wher
 non-null, a value a scalar cannot serialize, variables that do not coerce — the plan gives up
 (`Fallback`) once every started resolver has settled, and the request runs again on the full
 path with a fresh context, which produces the errors exactly as before. Only queries are
-compiled, so running again changes nothing.
+compiled, so running again changes nothing. An unexpected exception (a bug, the database) is
+logged before the full path runs, so its cause is never lost; after a database error the read
+transaction is rolled back first, as a failed statement leaves it unusable on PostgreSQL.
 """
 
 import asyncio
 import inspect
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
 from inspect import CORO_CREATED
 from typing import Any
 
@@ -53,6 +58,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    get_named_type,
     get_operation_ast,
     is_abstract_type,
     is_leaf_type,
@@ -64,14 +70,25 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.pyutils import Path, Undefined, is_awaitable
+from sqlalchemy.exc import SQLAlchemyError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo
 from strawberry.types import ExecutionResult
+from strawberry.types.field import StrawberryField
 
 from makesense_api.graphql.cost import CostCache, check
 from makesense_api.kit.db import write_intent
+from makesense_api.kit.errors import DomainError
 
 Completer = Callable[[Any, Path, "Run"], Any]
+# Hot documents are small: larger ones stay on the full path, so plans stay small in memory.
+MAX_QUERY_CHARS = 16_384
+MAX_FIELDS = 500
+DEFINITION_BACKREF = "strawberry-definition"  # where strawberry keeps a field's definition
+# Values that are never awaitable: checked by type first, the generic check is slower.
+PLAIN: frozenset[type] = frozenset(
+    {str, int, float, bool, type(None), datetime, date, time, uuid.UUID, Decimal}
+)
 
 
 class Unsupported(Exception):
@@ -80,6 +97,26 @@ class Unsupported(Exception):
 
 class Fallback(Exception):
     """This run met something other than plain data; the full path must answer."""
+
+    @property
+    def error(self) -> BaseException | None:
+        """The exception that made the run give up (a resolver's), if any."""
+        cause = self.__cause__
+        while isinstance(cause, Fallback):
+            cause = cause.__cause__
+        return cause
+
+    @property
+    def unexpected(self) -> bool:
+        """A resolver failed otherwise than with a domain or GraphQL error (a bug, the
+        database): the full path will mask it, so its cause is worth logging here."""
+        error = self.error
+        return error is not None and not isinstance(error, (DomainError, GraphQLError))
+
+    @property
+    def database(self) -> bool:
+        """The database failed: the transaction may be unusable until rolled back."""
+        return isinstance(self.error, SQLAlchemyError)
 
 
 @dataclass(eq=False)
@@ -90,8 +127,12 @@ class FieldPlan:
     definition: GraphQLField | None  # None for __typename
     parent: GraphQLObjectType
     resolve: Callable[..., Any] | None
-    basic: bool  # a strawberry field without a resolver of its own: reads an attribute
+    # A strawberry field without a resolver of its own reads an attribute: `read(source, attr)`
+    # is exactly what its `resolve` does, minus two calls.
+    read: Callable[[Any, str], Any] | None
+    attr: str
     arguments: bool  # takes arguments (coerced once per run)
+    leaf: bool  # completes to a scalar or enum (no path needed)
     complete: Completer = field(default=lambda value, path, run: value)
 
 
@@ -115,6 +156,7 @@ class Compiler:
     def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]):
         self.schema = schema
         self.fragments = fragments
+        self.fields = 0
 
     def object_plan(self, type_: GraphQLObjectType, nodes: list[FieldNode]) -> ObjectPlan:
         grouped: dict[str, list[FieldNode]] = {}
@@ -165,10 +207,13 @@ class Compiler:
         return False
 
     def field_plan(self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode]) -> FieldPlan:
+        self.fields += 1
+        if self.fields > MAX_FIELDS:
+            raise Unsupported("too large")
         name = nodes[0].name.value
         if name == "__typename":
             type_name = parent.name
-            return FieldPlan(key, name, nodes, None, parent, None, True, False,
+            return FieldPlan(key, name, nodes, None, parent, None, None, name, False, True,
                              lambda value, path, run: type_name)
         if name.startswith("__"):
             raise Unsupported("introspection")
@@ -176,12 +221,19 @@ class Compiler:
         if definition is None:
             raise Unsupported(f"unknown field {parent.name}.{name}")
         resolve = definition.resolve
-        basic = resolve is not None and bool(getattr(resolve, "_is_default", False)) and (
-            getattr(resolve, "__name__", "") == "_get_basic_result"
-        )
+        read: Callable[[Any, str], Any] | None = None
+        attr = name
+        origin = (definition.extensions or {}).get(DEFINITION_BACKREF)
+        if (
+            resolve is not None
+            and getattr(resolve, "__name__", "") == "_get_basic_result"
+            and isinstance(origin, StrawberryField)
+            and origin.base_resolver is None
+        ):
+            read, attr = origin.default_resolver, origin.python_name
         return FieldPlan(
-            key, name, nodes, definition, parent, resolve, basic, bool(definition.args),
-            self.completer(definition.type, nodes),
+            key, name, nodes, definition, parent, resolve, read, attr, bool(definition.args),
+            is_leaf_type(get_named_type(definition.type)), self.completer(definition.type, nodes),
         )
 
     def completer(self, type_: GraphQLOutputType, nodes: list[FieldNode]) -> Completer:
@@ -220,7 +272,7 @@ class Compiler:
             def leaf(value: Any, path: Path, run: "Run") -> Any:
                 if value is None:
                     return None
-                if is_awaitable(value):
+                if type(value) not in PLAIN and is_awaitable(value):
                     raise Fallback("awaitable leaf")
                 try:
                     serialized = serialize(value)
@@ -334,14 +386,18 @@ class Run:
         pending: list[tuple[str, Awaitable[Any]]] = []
         typename = plan.type.name
         for f in plan.fields:
-            here = Path(path, f.key, typename)
             if f.definition is None:  # __typename
                 result[f.key] = typename
                 continue
             try:
-                if f.basic:
-                    value = f.resolve(source, None)  # type: ignore[misc]
+                if f.read is not None:
+                    value = f.read(source, f.attr)
+                    if f.leaf and type(value) in PLAIN:
+                        result[f.key] = f.complete(value, path, self)  # type: ignore[arg-type]
+                        continue
+                    here = Path(path, f.key, typename)
                 else:
+                    here = Path(path, f.key, typename)
                     kwargs = self.arguments(f) if f.arguments else {}
                     info = self.info(f, here)
                     value = (f.resolve or _default_resolve)(source, info, **kwargs)
@@ -396,9 +452,9 @@ async def _gather(awaitables: list[Awaitable[Any]]) -> list[Any]:
     failed, so that no resolver is still running when the full path starts."""
     values = await asyncio.gather(*awaitables, return_exceptions=True)
     for value in values:
+        if isinstance(value, Exception):
+            raise Fallback("resolver") from value
         if isinstance(value, BaseException):
-            if isinstance(value, (Fallback, Exception)):
-                raise Fallback("resolver") from value
             raise value
     return values
 
@@ -417,8 +473,8 @@ UNSUPPORTED = object()
 class Plans:
     """Compiled plans by (query text, operation name), bounded; plus the cost guard they need.
 
-    A document is compiled once it has run on the full path without errors (`learn`), so only
-    documents that parse and pass every validation rule are ever compiled.
+    A document is compiled once it has run twice on the full path without errors (`learn`), so
+    only documents that parse and pass every validation rule, and come back, are compiled.
     """
 
     # Extensions whose effect a plan run reproduces (see the module docstring); with any other
@@ -448,6 +504,7 @@ class Plans:
         self.default_page_size = default_page_size
         self.costs = costs
         self._plans: OrderedDict[tuple[str, str | None], Any] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, str | None], bool] = OrderedDict()  # ran once
         self.enabled = maxsize > 0 and self._extensions_known()
 
     def _extensions_known(self) -> bool:
@@ -460,11 +517,17 @@ class Plans:
         return True
 
     def learn(self, query: str | None, operation_name: str | None) -> None:
-        """Compile a document that just ran without errors on the full path."""
-        if not self.enabled or query is None:
+        """Count a run of a document on the full path without errors; compile it at the
+        second. Large documents are never compiled (nor remembered)."""
+        if not self.enabled or query is None or len(query) > MAX_QUERY_CHARS:
             return
         key = (query, operation_name)
         if key in self._plans:
+            return
+        if self._seen.pop(key, None) is None:
+            self._seen[key] = True
+            while len(self._seen) > self.maxsize:
+                self._seen.popitem(last=False)
             return
         try:
             plan: Any = compile_plan(self.schema._schema, query, operation_name)
@@ -515,7 +578,7 @@ class Plans:
             data = run.execute(plan.root, None, None)
             if is_awaitable(data):
                 data = await data
-        except Fallback:
+        except BaseException:  # a fallback, or the request cancelled
             run.abandon()
             raise
         return ExecutionResult(

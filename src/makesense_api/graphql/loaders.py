@@ -28,15 +28,17 @@ def by_id(gctx: GraphQLContext, name: str, fetch: ByIds[V]) -> DataLoader[uuid.U
     """Objects by id; an object the caller may not see loads as None."""
     loader = gctx.loaders.get(name)  # resolvers ask once per object: keep this path short
     if loader is None:
-        loader = gctx.loaders[name] = DataLoader(load_fn=_by_id_batch(gctx, fetch))
+        loader = gctx.loaders[name] = DataLoader(load_fn=_by_id_batch(gctx.ctx, fetch))
     return loader
 
 
 def _by_id_batch(
-    gctx: GraphQLContext, fetch: ByIds[V]
+    ctx: Ctx, fetch: ByIds[V]
 ) -> Callable[[Sequence[uuid.UUID]], Awaitable[list[V | None]]]:
+    # The batch function holds the service context, not the GraphQL context that holds the
+    # loader: no reference cycle, so a request's loaders and their caches are freed with it.
     async def load(ids: Sequence[uuid.UUID]) -> list[V | None]:
-        found = await fetch(gctx.ctx, list(ids))
+        found = await fetch(ctx, list(ids))
         return [found.get(i) for i in ids]
 
     return load
@@ -48,12 +50,12 @@ def pages_by_id(
     """First pages of a nested list for many parents; one query per distinct window."""
     loader = gctx.loaders.get(name)
     if loader is None:
-        loader = gctx.loaders[name] = DataLoader(load_fn=_pages_batch(gctx, fetch))
+        loader = gctx.loaders[name] = DataLoader(load_fn=_pages_batch(gctx.ctx, fetch))
     return loader
 
 
 def _pages_batch(
-    gctx: GraphQLContext, fetch: PagesByIds[V]
+    ctx: Ctx, fetch: PagesByIds[V]
 ) -> Callable[[Sequence[tuple[uuid.UUID, Window]]], Awaitable[list[Page[V]]]]:
     async def load(keys: Sequence[tuple[uuid.UUID, Window]]) -> list[Page[V]]:
         by_window: dict[Window, list[uuid.UUID]] = defaultdict(list)
@@ -61,7 +63,7 @@ def _pages_batch(
             by_window[window].append(parent)
         pages: dict[tuple[uuid.UUID, Window], Page[V]] = {}
         for window, parents in by_window.items():
-            for parent, page in (await fetch(gctx.ctx, parents, window)).items():
+            for parent, page in (await fetch(ctx, parents, window)).items():
                 pages[(parent, window)] = page
         return [pages[k] for k in keys]
 

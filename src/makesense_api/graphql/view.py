@@ -244,7 +244,11 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
             return await self.plans.run(
                 query, params.operation_name, params.variables, context, params.extensions
             )
-        except Fallback:
+        except Fallback as fallback:
+            if fallback.unexpected:
+                log.warning("compiled plan gave way to the full path", exc_info=fallback.error)
+            if fallback.database:
+                await context.ctx.session.rollback()
             context.loaders.clear()
             context.ctx = build_context(request).ctx
             return None
