@@ -191,12 +191,7 @@ async def children_of(
 
 async def count_chapters(ctx: Ctx, flt: ChapterFilter) -> int:
     """How many visible chapters match the filter."""
-    stmt = (
-        select(sa.func.count())
-        .select_from(Chapter)
-        .where(visible_clause(ctx), *filter_clauses(flt))
-    )
-    return (await ctx.session.exec(stmt)).one()
+    return await _reads.count(ctx, *filter_clauses(flt))
 
 
 async def ancestors(ctx: Ctx, chapter_id: uuid.UUID) -> list[ChapterView]:

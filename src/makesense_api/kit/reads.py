@@ -55,6 +55,11 @@ class Reader(Generic[M, V]):
             raise NotFound(self.kind, slug)
         return (await self.views(ctx, [row]))[0]
 
+    async def count(self, ctx: Ctx, *clauses: sa.ColumnElement[bool]) -> int:
+        """How many visible rows match `clauses` (for `totalCount`)."""
+        stmt = select(sa.func.count()).select_from(self.model).where(self.visible(ctx), *clauses)
+        return (await ctx.session.exec(stmt)).one()
+
     async def get_many(self, ctx: Ctx, object_ids: list[uuid.UUID]) -> dict[uuid.UUID, V]:
         """The visible ones among `object_ids`, in one query (for batch loaders)."""
         if not object_ids:

@@ -187,12 +187,7 @@ async def list_programs(
 async def count_programs(ctx: Ctx, flt: ProgramFilter | dict[str, Any] | None = None) -> int:
     """How many visible programs match the filter."""
     flt = parse(ProgramFilter, flt if flt is not None else {})
-    stmt = (
-        select(sa.func.count())
-        .select_from(Program)
-        .where(visible_clause(ctx), *_filter_clauses(flt))
-    )
-    return (await ctx.session.exec(stmt)).one()
+    return await _reads.count(ctx, *_filter_clauses(flt))
 
 
 async def changes_since(

@@ -194,12 +194,7 @@ async def list_projects(
 async def count_projects(ctx: Ctx, flt: ProjectFilter | dict[str, Any] | None = None) -> int:
     """How many visible projects match the filter."""
     flt = parse(ProjectFilter, flt if flt is not None else {})
-    stmt = (
-        select(sa.func.count())
-        .select_from(Project)
-        .where(visible_clause(ctx), *_filter_clauses(flt))
-    )
-    return (await ctx.session.exec(stmt)).one()
+    return await _reads.count(ctx, *_filter_clauses(flt))
 
 
 async def changes_since(
