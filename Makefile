@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: install install-browser run serve migrate seed-demo seed-large test test-postgres lint schema bench check clean
+.PHONY: install install-browser run serve migrate seed-demo seed-large test test-postgres lint schema bench loadtest check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,12 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m makesense_api.bench
+
+## Bounded mixed load (listings, event pages, registrations, check-ins, impact) against two
+## API processes on PostgreSQL, loopback only; appends the figures to BENCHMARKS.md.
+LOADTEST_DURATION_S ?= 60
+loadtest: $(STAMP)
+	$(BIN)/python -m makesense_api.loadtest --duration $(LOADTEST_DURATION_S)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache makesense.db makesense.db-*

@@ -111,3 +111,15 @@ async def client(settings: Settings, app_database: Database) -> AsyncIterator[ht
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             yield c
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from tests import logscan
+
+    logscan.install(config)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests import logscan
+
+    logscan.finish(session)

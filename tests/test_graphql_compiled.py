@@ -56,7 +56,7 @@ SKIPPED = """query($skip: Boolean!) { events { edges { node { title @skip(if: $s
 async def served(
     settings: Settings, app_database: Database
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Plans]]:
-    app = create_app(settings, app_database)
+    app = create_app(settings.model_copy(update={"ratelimit_enabled": False}), app_database)
     view = next(r.endpoint for r in app.routes if isinstance(r, Route) and r.path == "/graphql")
     assert isinstance(view, GraphQLView)
     async with LifespanManager(app) as manager:
@@ -197,7 +197,7 @@ async def test_failures_are_answered_by_the_full_path(
       registrations(first: $first) { edges { node { id } } } } } } }"""
     await twice(client, counting, expensive, {"first": 2})
     # Once compiled, a request that fails is answered as a fresh server answers it.
-    fresh = create_app(settings, app_database)
+    fresh = create_app(settings.model_copy(update={"ratelimit_enabled": False}), app_database)
     async with LifespanManager(fresh) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:

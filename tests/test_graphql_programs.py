@@ -13,6 +13,7 @@ from makesense_api.authz.principal import Principal
 from makesense_api.chapters.schemas import ChapterView
 from makesense_api.events.models import Event, EventCause, Registration
 from makesense_api.graphql.relay import to_global_id
+from makesense_api.impact import rollup
 from makesense_api.impact.models import Goal
 from makesense_api.people import service as people
 from makesense_api.people.models import Person
@@ -389,6 +390,7 @@ async def attended(
         )
     )
     await session.flush()
+    await rollup.rebuild(session)
 
 
 async def named_free(session: AsyncSession) -> uuid.UUID:

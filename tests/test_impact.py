@@ -14,6 +14,7 @@ from makesense_api.authz.principal import Principal
 from makesense_api.chapters.schemas import ChapterView
 from makesense_api.context import Ctx
 from makesense_api.events.models import Event, EventCause, Registration
+from makesense_api.impact import rollup
 from makesense_api.impact import service as impact
 from makesense_api.impact.models import Goal
 from makesense_api.impact.periods import (
@@ -51,7 +52,8 @@ _seq = itertools.count(1)
 
 
 class World:
-    """Activity rows written straight through the ORM, as the other services would leave them."""
+    """Activity rows written straight through the ORM, as the other services would leave them
+    (their rollup rows included)."""
 
     def __init__(self, session: AsyncSession, tree: dict[str, ChapterView]) -> None:
         self.session = session
@@ -91,7 +93,7 @@ class World:
                 event_id=event.id, person_id=person_id, status=status, queued_at=event.starts_at
             )
         )
-        await self.session.flush()
+        await rollup.refresh_people(self.session, [person_id])
 
     async def attends(self, chapter: str, starts_at: datetime, *people: uuid.UUID) -> Event:
         event = await self.event(chapter, starts_at)
@@ -133,7 +135,7 @@ class World:
                 updated_at=at,
             )
         )
-        await self.session.flush()
+        await rollup.refresh_people(self.session, [person_id])
 
     async def enrolment(
         self,
@@ -152,7 +154,7 @@ class World:
                 completed_at=completed_at,
             )
         )
-        await self.session.flush()
+        await rollup.refresh_people(self.session, [person_id])
 
 
 @pytest.fixture

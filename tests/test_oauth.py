@@ -907,3 +907,102 @@ async def test_the_throttle_forgets_failures_after_its_window() -> None:
     await throttle.clear("login:a")
     assert await throttle.retry_after("login:a", 1) is None
     assert await throttle.retry_after("login-ip:x", 2) == 10
+
+
+# -- loopback redirect URIs of native apps (RFC 8252 §7.3) ---------------------------------
+
+NATIVE = "http://127.0.0.1/oauth/done"
+
+
+@pytest.fixture
+async def native(factory: Factory, tree: Tree) -> App:
+    """A desktop app that listens on whatever loopback port it gets."""
+    created = await factory.oauth_client(
+        chapter=tree["paris"], redirect_uris=[NATIVE, "http://[::1]/oauth/done"]
+    )
+    return App(created.view.client_id)
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "http://127.0.0.1/oauth/done/x",
+        "http://127.0.0.1:51004/oauth/other",
+        "http://127.0.0.1:51004/oauth/done?next=/admin",
+        "http://localhost:51004/oauth/done",
+        "http://localhost/oauth/done",
+        "https://127.0.0.1:51004/oauth/done",
+        "http://127.0.0.1:51004@evil.example/oauth/done",
+        "http://127.0.0.2:51004/oauth/done",
+    ],
+)
+async def test_a_loopback_redirect_uri_must_still_match_all_but_the_port(
+    client: httpx.AsyncClient, native: App, redirect_uri: str
+) -> None:
+    _, challenge = pkce()
+    response = await client.get(
+        authorize_url(native.client_id, challenge, redirect_uri=redirect_uri)
+    )
+    assert response.status_code == 400
+    assert "location" not in response.headers
+
+
+@pytest.mark.parametrize("port_uri", ["http://127.0.0.1:51004/oauth/done",
+                                      "http://[::1]:60123/oauth/done"])
+async def test_a_native_app_signs_in_on_any_loopback_port(
+    client: httpx.AsyncClient, native: App, alice: Someone, port_uri: str
+) -> None:
+    verifier, challenge = pkce()
+    page = await sign_in(
+        client, authorize_url(native.client_id, challenge, redirect_uri=port_uri), alice
+    )
+    answered = await consent_to(client, page)
+    assert answered.status_code == 302, answered.text
+    location = urlsplit(answered.headers["location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == port_uri
+    code = parse_qs(location.query)["code"][0]
+    other_port = port_uri.replace(":51004", ":51005").replace(":60123", ":60124")
+    refused = await redeem(client, native, code, verifier, redirect_uri=other_port)
+    assert_error(refused, 400, "invalid_grant")
+    verifier, challenge = pkce()
+    page = await client.get(
+        authorize_url(native.client_id, challenge, redirect_uri=port_uri)
+    )
+    code = parse_qs(urlsplit(page.headers["location"]).query)["code"][0]
+    response = await redeem(client, native, code, verifier, redirect_uri=port_uri)
+    assert response.status_code == 200, response.text
+
+
+# -- client secret rotation ------------------------------------------------------------------
+
+
+async def test_a_rotated_secret_keeps_working_at_the_token_endpoint_until_the_grace_ends(
+    client: httpx.AsyncClient, factory: Factory, tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from makesense_api.oauth import service as oauth_clients
+
+    partner = await factory.partner()
+    created = await factory.oauth_client(
+        partner_id=partner.id,
+        client_type="confidential",
+        redirect_uris=[],
+        grant_types=["client_credentials"],
+        scopes=["events:read"],
+    )
+    rotated = await oauth_clients.rotate_secret(factory.ctx, created.view.id, timedelta(hours=1))
+    old = App(created.view.client_id, created.client_secret)
+    new = App(created.view.client_id, rotated.client_secret)
+    data = {"grant_type": "client_credentials"}
+    for app_ in (old, new):
+        response = await client.post("/oauth/token", data=data, headers=basic(app_))
+        assert response.status_code == 200, response.text
+    expires = rotated.view.previous_secret_expires_at
+    assert expires is not None
+    monkeypatch.setattr(exchange, "utcnow", lambda: expires - timedelta(seconds=1))
+    just_before = await client.post("/oauth/token", data=data, headers=basic(old))
+    assert just_before.status_code == 200, just_before.text
+    monkeypatch.setattr(exchange, "utcnow", lambda: expires)
+    assert_error(await client.post("/oauth/token", data=data, headers=basic(old)), 401,
+                 "invalid_client")
+    response = await client.post("/oauth/token", data=data, headers=basic(new))
+    assert response.status_code == 200, response.text

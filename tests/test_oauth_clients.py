@@ -270,17 +270,19 @@ async def test_update_replaces_redirect_uris_and_scopes(paris_admin: Ctx, tree: 
     assert again.redirect_uris == [new_uri] and again.name == "Paris site"
 
 
-async def test_rotating_the_secret_retires_the_old_one(
+async def test_rotating_the_secret_keeps_the_old_one_only_as_the_previous_secret(
     session: AsyncSession, paris_admin: Ctx, tree: Tree
 ) -> None:
     created = await clients.create(paris_admin, site(tree["paris"]))
     rotated = await clients.rotate_secret(paris_admin, created.view.id)
     assert rotated.client_secret is not None and rotated.client_secret != created.client_secret
     assert rotated.view.secret_rotated_at is not None
+    assert rotated.view.previous_secret_expires_at is not None
     row = await row_of(session, created.view.id)
     assert secret_matches(row.secret_hash, rotated.client_secret)
     assert created.client_secret is not None
     assert not secret_matches(row.secret_hash, created.client_secret)
+    assert secret_matches(row.previous_secret_hash, created.client_secret)
     public = await clients.create(
         paris_admin, site(tree["paris"], client_type="public")
     )

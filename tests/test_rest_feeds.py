@@ -182,3 +182,79 @@ async def test_event_as_schema_org_json_ld(
     plain = await client.get(f"/v1/events/{event.id}")
     assert plain.headers["content-type"] == "application/json"
     assert plain.headers["etag"] != response.headers["etag"]
+
+
+# -- registration change feeds -------------------------------------------------------------
+
+
+async def test_event_registrations_feed_for_organizers(
+    client: httpx.AsyncClient, factory: Factory, tree: Tree
+) -> None:
+    from makesense_api.events import registrations
+
+    event = await factory.event(tree["paris"], capacity=1)
+    early = await factory.registration(event.id, await factory.member(tree["paris"]))
+    since = utcnow().isoformat()
+    first = await factory.registration(event.id, await factory.member(tree["paris"]))
+    second = await factory.registration(event.id, await factory.member(tree["paris"]))
+    assert (first.status, second.status) == ("waitlisted", "waitlisted")
+    await registrations.cancel(factory.ctx, early.id)  # `first` is promoted
+    deleted = uuid.uuid4()
+    elsewhere = uuid.uuid4()
+    factory.ctx.session.add_all([
+        Tombstone(entity="registration", entity_id=deleted, chapter_id=tree["paris"].id),
+        Tombstone(entity="registration", entity_id=elsewhere, chapter_id=tree["lagos"].id),
+    ])
+    path = f"/v1/events/{event.id}/registrations"
+    organizer = bearer(await factory.token(await factory.member(tree["france"], "organizer"),
+                                           {"registrations:read"}))
+    items = await feed(client, path, since, organizer, limit=2)
+    by_id = {i["id"]: i for i in items}
+    assert set(by_id) == {str(r.id) for r in (early, first, second)} | {str(deleted)}
+    assert by_id[str(early.id)]["status"] == "cancelled"
+    assert by_id[str(first.id)]["status"] == "registered"
+    assert by_id[str(second.id)]["waitlist_position"] == 1
+    assert by_id[str(deleted)]["deleted"] is True
+    stamps = [i.get("updated_at") or i["deleted_at"] for i in items]
+    assert stamps == sorted(stamps)
+    later = await feed(client, path, utcnow().isoformat(), organizer)
+    assert later == []
+    member = bearer(await factory.token(await factory.member(tree["paris"]),
+                                        {"registrations:read"}))
+    assert_problem(await client.get(path, params={"updated_since": since}, headers=member),
+                   404, "not_found")
+    other = bearer(await factory.token(await factory.member(tree["lyon"], "organizer"),
+                                       {"registrations:read"}))
+    assert_problem(await client.get(path, params={"updated_since": since}, headers=other),
+                   404, "not_found")
+    mixed = await client.get(path, params={"updated_since": since, "status": "registered"},
+                             headers=organizer)
+    assert assert_problem(mixed, 422, "validation_failed")["errors"][0]["field"] == "status"
+
+
+async def test_my_registrations_feed(system: Ctx, factory: Factory, tree: Tree) -> None:
+    from makesense_api.authz.principal import Principal
+    from makesense_api.events import registrations
+    from makesense_api.feeds import registrations as registration_feeds
+    from makesense_api.kit.errors import Forbidden
+
+    me = await factory.member(tree["paris"])
+    old = await factory.registration((await factory.event(tree["paris"])).id, me)
+    since = utcnow()
+    new = await factory.registration((await factory.event(tree["lyon"])).id, me)
+    await factory.registration((await factory.event(tree["paris"])).id,
+                               await factory.member(tree["paris"]))
+    mine = as_person(system.session, me, scopes={"profile", "registrations:write"})
+    page = await registration_feeds.my_changes(mine, since)
+    assert [r.id for r in page.items] == [new.id]
+    await registrations.cancel(mine, old.id)
+    page = await registration_feeds.my_changes(mine, since)
+    assert [(r.id, r.status) for r in page.items] == [(new.id, "registered"),
+                                                      (old.id, "cancelled")]
+    with pytest.raises(Unauthenticated):
+        await registration_feeds.my_changes(Ctx.of(system.session, Principal.anonymous()), since)
+    partner = await factory.partner()
+    with pytest.raises(Forbidden):
+        await registration_feeds.my_changes(
+            Ctx.of(system.session, Principal.partner(partner.id, {"registrations:read"})), since
+        )

@@ -10,6 +10,8 @@ its host chapter's name and city and its seats taken.
 1. Two servers start on free loopback ports, one uvicorn worker each:
    - the API as production runs it (`makesense-api serve`: JSON request logs, every
      middleware, `MAKESENSE_ENVIRONMENT=production`), asked `POST /graphql` with `QUERY`;
+     rate limits off (`MAKESENSE_RATELIMIT_ENABLED=false`): one anonymous client asking
+     thousands of times a second would otherwise be answered 429, measuring the limiter;
    - `bench_raw`: one asyncpg pool, one hand-written statement with the same visibility rules,
      orjson, asked `POST /events`.
    Both answers are fetched once and compared: the same events, fields and values.
@@ -188,6 +190,7 @@ def servers(url: str, workdir: Path) -> Iterator[tuple[Server, Server]]:
             "MAKESENSE_ENVIRONMENT": "production",
             "MAKESENSE_HOST": "127.0.0.1",
             "MAKESENSE_PORT": str(api_port),
+            "MAKESENSE_RATELIMIT_ENABLED": "false",
         }
         with api_log.open("wb") as out:
             api = subprocess.Popen(

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -174,6 +174,144 @@ def clients_create(
         raise typer.Exit(2) from None
 
 
+async def rotate_client_secret(settings: Settings, client_id: str) -> str:
+    """Give a confidential client a new secret, as the service; the old one keeps working for
+    the configured grace."""
+    from sqlmodel import select
+
+    from makesense_api.authz.principal import Principal
+    from makesense_api.context import Ctx
+    from makesense_api.oauth import service as oauth_clients
+    from makesense_api.oauth.models import OAuthClient
+
+    database = Database.from_settings(settings)
+    try:
+        async with database.sessionmaker() as session:
+            stmt = select(OAuthClient.id).where(OAuthClient.client_id == client_id)
+            client_pk = (await session.exec(stmt)).first()
+            if client_pk is None:
+                raise typer.BadParameter(f"no client {client_id!r}", param_hint="CLIENT_ID")
+            ctx = Ctx.of(session, Principal.system())
+            rotated = await oauth_clients.rotate_secret(ctx, client_pk)
+            await session.commit()
+            until = rotated.view.previous_secret_expires_at
+            previous = (
+                f"the previous secret works until {until.isoformat()}"
+                if until
+                else "the previous secret no longer works"
+            )
+            return f"client_secret: {rotated.client_secret}  (shown once; store it now)\n{previous}"
+    finally:
+        await database.dispose()
+
+
+@clients.command("rotate-secret")
+def clients_rotate_secret(
+    client_id: Annotated[str, typer.Argument(help="The client's public id (msc_…).")],
+) -> None:
+    """Replace a confidential client's secret and print the new one once."""
+    from makesense_api.kit.errors import DomainError
+
+    settings = get_settings()
+    logs.configure(settings.log_level)
+    try:
+        typer.echo(asyncio.run(rotate_client_secret(settings, client_id)))
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+
+
+async def purge_credentials(settings: Settings) -> str:
+    """Delete expired codes and tokens past the retention, in committed batches."""
+    from datetime import timedelta
+
+    from makesense_api.kit.clock import utcnow
+    from makesense_api.rest.idempotency import purge_expired_idempotency_keys, ttl_of
+    from makesense_api.tokens.purge import purge_expired
+
+    database = Database.from_settings(settings)
+    keys = 0
+    try:
+        purged = await purge_expired(
+            database.sessionmaker,
+            retention=timedelta(seconds=settings.purge_retention_s),
+            batch_size=settings.purge_batch_size,
+        )
+        now = utcnow()
+        while True:
+            async with database.sessionmaker() as session:
+                done = await purge_expired_idempotency_keys(
+                    session, now, ttl=ttl_of(settings), batch=settings.purge_batch_size
+                )
+                await session.commit()
+            keys += done
+            if done < settings.purge_batch_size:
+                break
+    finally:
+        await database.dispose()
+    return (
+        f"purged {purged.codes} authorization codes, {purged.oauth_tokens} OAuth tokens, "
+        f"{purged.personal_tokens} personal tokens, {keys} idempotency keys"
+    )
+
+
+@app.command()
+def purge() -> None:
+    """Delete expired authorization codes, expired or revoked tokens past the retention, and
+    idempotency keys older than their 24 h."""
+    settings = get_settings()
+    logs.configure(settings.log_level)
+    typer.echo(asyncio.run(purge_credentials(settings)))
+
+
+def _clear_metrics_dir() -> None:
+    """Empty `PROMETHEUS_MULTIPROC_DIR`: samples a previous run left there would be added in."""
+    import os
+    from pathlib import Path
+
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        directory = Path(path)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+
+
+# Collections of the youngest generation run every 7,000 net allocations instead of 700: a
+# request allocates thousands of short-lived objects, and most die with it.
+GC_THRESHOLDS = (7000, 20, 100)
+
+
+def served_app() -> Any:
+    """The app for `serve` (a uvicorn factory), its heap frozen once started."""
+    from makesense_api.app import app_from_env
+
+    return frozen_after_startup(app_from_env())
+
+
+def frozen_after_startup(served: Any) -> Any:
+    """`served` (a Starlette app) whose startup ends by freezing the heap built so far
+    (modules, schema, the engine) out of garbage collection, so the collector no longer walks
+    those long-lived objects on every cycle, and by raising the youngest generation's
+    threshold; objects made later are collected as ever."""
+    import contextlib
+    import gc
+    from collections.abc import AsyncIterator
+
+    startup = served.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[Any]:
+        async with startup(app) as state:
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(*GC_THRESHOLDS)
+            yield state
+
+    served.router.lifespan_context = lifespan
+    return served
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
@@ -185,16 +323,27 @@ def serve(
 
     settings = get_settings()
     logs.configure(settings.log_level)
+    _clear_metrics_dir()
     uvicorn.run(
-        "makesense_api.app:app_from_env",
+        "makesense_api.cli:served_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
         log_config=None,
         proxy_headers=False,
-        timeout_graceful_shutdown=20,
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
     )
+
+
+@app.command()
+def worker() -> None:
+    """Deliver webhooks: the dispatcher alone, for running it apart from the API processes."""
+    from makesense_api.webhooks.dispatcher import work
+
+    settings = get_settings()
+    logs.configure(settings.log_level)
+    asyncio.run(work(settings))
 
 
 if __name__ == "__main__":

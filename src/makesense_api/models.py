@@ -10,7 +10,8 @@ from makesense_api.events.models import (
     EventSeries,
     Registration,
 )
-from makesense_api.impact.models import Goal
+from makesense_api.feeds.models import FeedToken
+from makesense_api.impact.models import Goal, Mobilisation
 from makesense_api.kit.models import DomainEvent, Tombstone
 from makesense_api.oauth.models import AuthorizationCode, Consent, OAuthClient
 from makesense_api.partners.models import PartnerGrant, PartnerOrganisation
@@ -25,6 +26,7 @@ from makesense_api.projects.models import (
 )
 from makesense_api.rest.idempotency import IdempotencyKey
 from makesense_api.tokens.models import AccessToken
+from makesense_api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 metadata = SQLModel.metadata
 
@@ -42,9 +44,11 @@ __all__ = [
     "EventCause",
     "EventCohost",
     "EventSeries",
+    "FeedToken",
     "Goal",
     "IdempotencyKey",
     "Membership",
+    "Mobilisation",
     "Need",
     "OAuthClient",
     "PartnerGrant",
@@ -59,5 +63,8 @@ __all__ = [
     "ProjectOwner",
     "Registration",
     "Tombstone",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "metadata",
 ]

@@ -51,6 +51,9 @@ REGISTRATIONS_REVIEW = Permission("read attendee lists", Scope.REGISTRATIONS_REA
 PROGRAMS_MANAGE = Permission("manage programs", Scope.PROGRAMS_WRITE, Role.ORGANIZER)
 IMPACT_DETAIL = Permission("read impact breakdowns", Scope.IMPACT_READ, Role.MEMBER)
 IMPACT_MANAGE = Permission("set impact goals", Scope.IMPACT_WRITE, Role.ADMIN, partner=False)
+# Chapter-owned webhook endpoints; a partner manages the endpoints it owns (`acts_for_partner`).
+WEBHOOKS_MANAGE = Permission("manage webhooks", Scope.WEBHOOKS_WRITE, Role.ADMIN, partner=False)
+WEBHOOKS_REVIEW = Permission("read webhooks", Scope.WEBHOOKS_READ, Role.ADMIN, partner=False)
 
 
 def _inherited() -> sa.ColumnElement[bool]:
@@ -162,6 +165,18 @@ class Authorizer:
         self.require_scope(permission.scope)
         if not await self.can(permission, chapter_id):
             raise Forbidden(f"not allowed to {permission.name} in this chapter")
+
+    def acts_for_partner(self, partner_id: uuid.UUID | None, scope: str) -> bool:
+        """The caller is this partner organisation (its own client's token) holding `scope`,
+        or the service itself."""
+        principal = self.principal
+        if principal.is_system:
+            return True
+        return (
+            partner_id is not None
+            and principal.partner_id == partner_id
+            and principal.has_scope(scope)
+        )
 
     def is_self(self, person_id: uuid.UUID) -> bool:
         """The caller is this person, through a token that may act for them (`profile`)."""

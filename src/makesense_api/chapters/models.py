@@ -30,7 +30,10 @@ class ChapterStatus(StrEnum):
 
 class Chapter(Entity, table=True):
     __tablename__ = "chapter"
-    __table_args__ = (sa.Index("ix_chapter_lat_lon", "latitude", "longitude"),)
+    __table_args__ = (
+        sa.Index("ix_chapter_lat_lon", "latitude", "longitude"),
+        sa.Index("ix_chapter_updated", "updated_at"),
+    )
 
     slug: str = Field(sa_type=sa.String(80), unique=True, index=True)
     name: str = Field(sa_type=sa.String(200))

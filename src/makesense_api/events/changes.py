@@ -23,6 +23,7 @@ from makesense_api.events.outbox import event_changed, registration_changed
 from makesense_api.events.schemas import EventChanges
 from makesense_api.events.seats import fill_from_waitlist, set_capacity
 from makesense_api.events.times import resolve
+from makesense_api.impact import rollup
 from makesense_api.kit import clock
 from makesense_api.kit.errors import Conflict, FieldError, NotFound, ValidationFailed
 from makesense_api.kit.schemas import null_errors, raise_if
@@ -187,6 +188,7 @@ async def changed(ctx: Ctx, event: Event, fields: list[str]) -> None:
     waitlist."""
     if not fields:
         return
+    await rollup.event_edited(ctx.session, event.id, fields)
     event_changed(ctx, "event.updated", event, fields=fields)
     if "capacity" in fields and event.status == EventStatus.PUBLISHED:
         await promote_waitlist(ctx, event)

@@ -22,6 +22,7 @@ from makesense_api.events.outbox import registration_changed
 from makesense_api.events.schemas import RegistrationView
 from makesense_api.events.times import day_window
 from makesense_api.events.views import SEATED, registration_views
+from makesense_api.impact import rollup
 from makesense_api.kit import clock
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, FieldError, Forbidden, ValidationFailed
@@ -75,6 +76,7 @@ async def _mark(
     rows = list((await ctx.session.exec(stmt)).all())
     order = {rid: i for i, rid in enumerate(unique)}
     rows.sort(key=lambda r: order[r.id])
+    await rollup.refresh_people(ctx.session, [r.person_id for r in rows])
     for row in rows:
         registration_changed(ctx, "registration.checked_in", event, row)
     return rows

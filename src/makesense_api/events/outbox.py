@@ -6,39 +6,13 @@ Types: `event.created`, `event.updated`, `event.published`, `event.cancelled`,
 routed down the chapter tree; payloads carry ids and statuses, never personal data.
 """
 
-import uuid
-from datetime import datetime
 from typing import Any
 
 from makesense_api.context import Ctx
 from makesense_api.events.models import Event, Registration
-from makesense_api.kit.models import DomainEvent
+from makesense_api.kit.outbox import record
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def record(
-    ctx: Ctx, type_: str, chapter_id: uuid.UUID, subject_id: uuid.UUID, **payload: Any
-) -> None:
-    """Add one domain event to the session (flushed with the use-case)."""
-    ctx.session.add(
-        DomainEvent(
-            type=type_,
-            chapter_id=chapter_id,
-            subject_id=subject_id,
-            payload={k: _plain(v) for k, v in payload.items()},
-        )
-    )
+__all__ = ["event_changed", "record", "registration_changed"]
 
 
 def event_changed(ctx: Ctx, type_: str, event: Event, **payload: Any) -> None:

@@ -5,32 +5,47 @@
   so calendars remove them rather than keep a stale copy.
 - Times are given in the event's own zone (`DTSTART;TZID=…`) and the calendar carries a
   `VTIMEZONE` for every zone used, so recurring wall-clock times survive DST changes.
+- A person's own calendar (`personal_calendar`) marks each event with where they stand:
+  `CONFIRMED` while they hold a seat, `TENTATIVE` while waitlisted, `CANCELLED` once they
+  cancelled or the event was called off. `DTSTAMP` is the later of the event's and the
+  registration's last change, so with an unchanged `SEQUENCE` the newer copy still wins
+  (RFC 5545 §3.8.7.4), and `SEQUENCE` stays the event's own, never going back.
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import icalendar
 
 from makesense_api.events.schemas import EventView
+from makesense_api.feeds.schemas import CalendarEntry
 
 PRODID = "-//makesense//makesense-api//EN"
 UID_DOMAIN = "makesense"
 FIRST_ZONE_DATE = datetime(2000, 1, 1, tzinfo=UTC).date()
+PERSONAL_REFRESH = timedelta(hours=1)
+# Where a person stands at an event, as RFC 5545 says it; an event called off overrides it.
+PERSONAL_STATUS = {"waitlisted": "TENTATIVE", "cancelled": "CANCELLED"}
 
 
-def _event(view: EventView) -> icalendar.Event:
+def _status(view: EventView) -> str:
+    return "CANCELLED" if view.status == "cancelled" else "CONFIRMED"
+
+
+def _event(
+    view: EventView, status: str | None = None, stamp: datetime | None = None
+) -> icalendar.Event:
     item = icalendar.Event()
     item.add("uid", f"{view.id}@{UID_DOMAIN}")
-    item.add("dtstamp", view.updated_at)
-    item.add("last-modified", view.updated_at)
+    item.add("dtstamp", stamp or view.updated_at)
+    item.add("last-modified", stamp or view.updated_at)
     item.add("created", view.created_at)
     item.add("dtstart", view.starts_local)
     item.add("dtend", view.ends_local)
     item.add("sequence", view.sequence)
     item.add("summary", view.title)
-    item.add("status", "CANCELLED" if view.status == "cancelled" else "CONFIRMED")
+    item.add("status", status or _status(view))
     if view.description:
         item.add("description", view.description)
     place = ", ".join(p for p in (view.venue_name, view.venue_address) if p)
@@ -41,18 +56,45 @@ def _event(view: EventView) -> icalendar.Event:
     return item
 
 
-def calendar(name: str, events: Sequence[EventView]) -> bytes:
-    """One VCALENDAR with a VEVENT per event and a VTIMEZONE per zone they use."""
+def _personal(entry: CalendarEntry) -> icalendar.Event:
+    view = entry.event
+    status = _status(view)
+    if status != "CANCELLED":
+        status = PERSONAL_STATUS.get(entry.registration_status, status)
+    item = _event(view, status, max(view.updated_at, entry.registration_updated_at))
+    if view.online_url:
+        item.add("url", view.online_url)
+    return item
+
+
+def _document(name: str, items: list[icalendar.Event], ends: list[datetime]) -> icalendar.Calendar:
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", name)
-    for view in events:
-        cal.add_component(_event(view))
-    if events:
-        last = max(v.ends_at for v in events).date().replace(month=12, day=31)
+    for item in items:
+        cal.add_component(item)
+    if ends:
+        last = max(ends).date().replace(month=12, day=31)
         cal.add_missing_timezones(first_date=FIRST_ZONE_DATE, last_date=last)
+    return cal
+
+
+def calendar(name: str, events: Sequence[EventView]) -> bytes:
+    """One VCALENDAR with a VEVENT per event and a VTIMEZONE per zone they use."""
+    cal = _document(name, [_event(v) for v in events], [v.ends_at for v in events])
+    return bytes(cal.to_ical())
+
+
+def personal_calendar(name: str, entries: Sequence[CalendarEntry]) -> bytes:
+    """A person's own VCALENDAR: each event with their standing in it, its online link while
+    they hold a seat, and a hint to refresh hourly."""
+    cal = _document(
+        name, [_personal(e) for e in entries], [e.event.ends_at for e in entries]
+    )
+    cal.add("refresh-interval", PERSONAL_REFRESH, parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", PERSONAL_REFRESH)
     return bytes(cal.to_ical())
 
 

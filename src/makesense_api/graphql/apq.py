@@ -10,15 +10,27 @@ Status of a miss: 200 under both media types, as Apollo Server does (its not-fou
 clients recognise the miss by its code, and a 200 keeps intermediaries from treating the
 round trip as a failure. A hash that does not match the query is a 400.
 
-The store is in-process and bounded (`LruQueryStore`); `QueryStore` is the seam for a shared
-store (Redis) when several replicas should learn each other's queries.
+Where queries are kept (`store_for`): in process, bounded (`LruQueryStore`), for a single
+process; in Redis when `redis_url` is set (`RedisQueryStore`), so that a query registered
+through one replica is found through every other. Redis keys expire after a day unless used
+again. When Redis does not answer, the store reads as a miss and forgets what it was given
+(the client sends its query again: the protocol's normal path), so an outage costs a round
+trip, never an error.
 """
 
 import hashlib
+import logging
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from makesense_api.config import Settings
+
+log = logging.getLogger(__name__)
 
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
@@ -59,6 +71,49 @@ class LruQueryStore:
 
     def __len__(self) -> int:
         return len(self._queries)
+
+
+class RedisQueryStore:
+    """Shared by every replica: one Redis string per query, `<prefix><sha256>`, with a TTL
+    renewed on use; a Redis failure reads as a miss and is logged."""
+
+    TTL_S = 86_400
+    TIMEOUT_S = 0.5
+    MAX_CHARS = 1_000_000
+
+    def __init__(self, url: str, prefix: str = "makesense:apq:") -> None:
+        self.prefix = prefix
+        self._redis = aioredis.from_url(
+            url, socket_connect_timeout=self.TIMEOUT_S, socket_timeout=self.TIMEOUT_S
+        )
+
+    async def get(self, sha256: str) -> str | None:
+        try:
+            value = await self._redis.getex(self.prefix + sha256, ex=self.TTL_S)
+        except (RedisError, OSError) as exc:
+            log.warning("persisted query store unavailable", extra={"error": type(exc).__name__})
+            return None
+        if isinstance(value, bytes):
+            return value.decode()
+        return value if isinstance(value, str) else None
+
+    async def put(self, sha256: str, query: str) -> None:
+        if len(query) > self.MAX_CHARS:
+            return
+        try:
+            await self._redis.set(self.prefix + sha256, query.encode(), ex=self.TTL_S)
+        except (RedisError, OSError) as exc:
+            log.warning("persisted query store unavailable", extra={"error": type(exc).__name__})
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def store_for(settings: Settings) -> QueryStore:
+    """Redis when `redis_url` is set (shared by the replicas), else in process."""
+    if settings.redis_url:
+        return RedisQueryStore(settings.redis_url, f"{settings.live_channel}:apq:")
+    return LruQueryStore(settings.graphql_apq_max_entries)
 
 
 class PersistedQueryError(Exception):

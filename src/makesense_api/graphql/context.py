@@ -20,6 +20,8 @@ class GraphQLContext:
     # Loaders are created lazily, per request, keyed by name (see graphql/loaders.py).
     loaders: dict[str, Any] = field(default_factory=dict)
     extensions: dict[str, Any] = field(default_factory=dict)
+    # The `connection_init` payload of a WebSocket connection (graphql/subscriptions.py).
+    connection_params: dict[str, Any] | None = None
 
 
 def build_context(request: Request) -> GraphQLContext:

@@ -5,6 +5,9 @@
 - A domain exception (`kit.errors.DomainError`) raised by a resolver becomes an error with its
   message and `extensions.code` = the exception's `code` (`not_found`, `insufficient_scope`…);
   `ValidationFailed` adds `extensions.fields`.
+- The database being unreachable (`kit.db.unavailable`) becomes "Service unavailable" with
+  `extensions.code = SERVICE_UNAVAILABLE` and `extensions.retryAfter` (seconds); the HTTP
+  view answers it 503 with `Retry-After`, and the request's transaction is rolled back.
 - Any other exception becomes "Internal server error" with `extensions.code =
   INTERNAL_SERVER_ERROR` and `extensions.request_id`. The exception is logged once, with its
   traceback and the request id; neither its text nor its stack reaches the response.
@@ -20,6 +23,7 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from makesense_api.kit.db import RETRY_AFTER_S, unavailable
 from makesense_api.kit.errors import DomainError, ValidationFailed
 from makesense_api.kit.logs import request_id
 
@@ -27,6 +31,8 @@ log = logging.getLogger("makesense_api.graphql")
 
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 INTERNAL_MESSAGE = "Internal server error"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+UNAVAILABLE_MESSAGE = "Service unavailable: the database cannot be reached; retry later"
 
 
 def _replace(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
@@ -60,6 +66,12 @@ def _internal(error: GraphQLError, exc: BaseException) -> GraphQLError:
     return _replace(error, INTERNAL_MESSAGE, extensions)
 
 
+def _unavailable(error: GraphQLError, exc: BaseException) -> GraphQLError:
+    log.warning("database unavailable in a GraphQL operation", extra={"error": type(exc).__name__})
+    extensions: dict[str, Any] = {"code": SERVICE_UNAVAILABLE, "retryAfter": RETRY_AFTER_S}
+    return _replace(error, UNAVAILABLE_MESSAGE, extensions)
+
+
 def present(error: GraphQLError) -> GraphQLError:
     """The error as the client may see it."""
     original = error.original_error
@@ -67,6 +79,8 @@ def present(error: GraphQLError) -> GraphQLError:
         return error
     if isinstance(original, DomainError):
         return _domain(error, original)
+    if unavailable(original):
+        return _unavailable(error, original)
     return _internal(error, original)
 
 

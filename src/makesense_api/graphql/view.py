@@ -6,6 +6,8 @@ HTTP follows the GraphQL-over-HTTP spec:
     Accept        application/graphql-response+json or application/json, else 406 (media.py)
     Content-Type  POST bodies are application/json (UTF-8), else 415; malformed JSON is 400
     body size     at most `graphql_max_body_bytes`, else 413
+    rate limits   the operation's cost is charged to the caller's budgets before it runs
+                  (ops/ratelimit.py): 429 when over, else `extensions.rateLimit`
     status        graphql-response+json: 400 when the document was not executed (syntax,
                   validation, a limit, variable coercion), without `data`; 200 once executed.
                   application/json: 200 for all of these.
@@ -40,22 +42,31 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET, UnsetType
 
 from makesense_api.config import Settings
-from makesense_api.graphql import guards
+from makesense_api.graphql import guards, subscriptions
 from makesense_api.graphql.apq import (
-    LruQueryStore,
     PersistedQueries,
     PersistedQueryError,
     QueryStore,
+    store_for,
 )
 from makesense_api.graphql.compiled import Fallback, Plans
 from makesense_api.graphql.context import GraphQLContext, build_context
-from makesense_api.graphql.masking import INTERNAL_MESSAGE, INTERNAL_SERVER_ERROR, present_all
+from makesense_api.graphql.masking import (
+    INTERNAL_MESSAGE,
+    INTERNAL_SERVER_ERROR,
+    SERVICE_UNAVAILABLE,
+    UNAVAILABLE_MESSAGE,
+    present_all,
+)
 from makesense_api.graphql.media import JSON, is_json_request, negotiate
 from makesense_api.graphql.schema import build_schema
-from makesense_api.kit.db import Database
+from makesense_api.kit.db import RETRY_AFTER_S, Database, unavailable
 from makesense_api.kit.logs import request_id
+from makesense_api.ops.admission import Admission, Pricing
+from makesense_api.ops.ratelimit import RateLimited
 
 log = logging.getLogger("makesense_api.graphql")
 
@@ -124,6 +135,8 @@ def _bounded(receive: Receive, limit: int) -> Receive:
 class GraphQLView(GraphQL[GraphQLContext, None]):
     """Strawberry's ASGI view, held to the GraphQL-over-HTTP spec and the API's guards."""
 
+    graphql_transport_ws_handler_class = subscriptions.TransportWSHandler
+
     def __init__(
         self, schema: strawberry.Schema, settings: Settings, store: QueryStore | None = None
     ) -> None:
@@ -135,10 +148,11 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=settings.graphql_ws_init_timeout_s),
             allowed_origins=settings.graphql_ws_allowed_origins,
+            max_subscriptions_per_connection=settings.graphql_ws_max_subscriptions,
         )
         self.settings = settings
         self.persisted = PersistedQueries(
-            store or LruQueryStore(settings.graphql_apq_max_entries), enabled=settings.graphql_apq
+            store or store_for(settings), enabled=settings.graphql_apq
         )
         self.plans = Plans(
             schema,
@@ -147,6 +161,7 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
             settings.graphql_default_page_size,
             costs,
         )
+        self.pricing = Pricing(schema._schema, costs, settings)
 
     @classmethod
     def for_settings(cls, settings: Settings) -> "GraphQLView":
@@ -191,7 +206,11 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         except Refusal as refusal:
             body = {"errors": [{"message": refusal.message, "extensions": {"code": refusal.code}}]}
             return self._json(body, refusal.status, media, **refusal.headers)
-        except Exception:
+        except Exception as exc:
+            if unavailable(exc):
+                extensions = {"code": SERVICE_UNAVAILABLE, "retryAfter": RETRY_AFTER_S}
+                body = {"errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": extensions}]}
+                return self._json(body, 503, media, **{"Retry-After": str(RETRY_AFTER_S)})
             log.exception("GraphQL request failed outside the operation")
             extensions = {"code": INTERNAL_SERVER_ERROR, "request_id": request_id.get()}
             body = {"errors": [{"message": INTERNAL_MESSAGE, "extensions": extensions}]}
@@ -208,6 +227,7 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         except PersistedQueryError as error:
             raise Refusal(error.status, error.message, error.code) from None
         context = build_context(request)
+        admission = await self._admit(request, lookup.query, params)
         result = await self._compiled(request, lookup.query, params, context)
         if result is None:
             result = await self._execute(request, lookup.query, params, context)
@@ -216,7 +236,17 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         if not isinstance(result, PreExecutionError):
             await self.persisted.remember(lookup)
         shareable = lookup.hash_only and request.method == "GET" and self._anonymous(context)
-        return self._result(result, media, shareable)
+        return self._result(result, media, shareable, admission)
+
+    async def _admit(self, request: Request, query: str | None, params: Params) -> Admission:
+        """Charge the operation's cost to the caller's rate limits before it runs (429 if over;
+        the RateLimit-* and Retry-After headers come from the rate-limit middleware)."""
+        try:
+            return await self.pricing.admit(
+                request.scope, query, params.operation_name, params.variables
+            )
+        except RateLimited as refused:
+            raise Refusal(429, str(refused), "RATE_LIMITED") from None
 
     async def _params(self, request: Request) -> Params:
         raw: Any
@@ -286,7 +316,9 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
     def _anonymous(context: GraphQLContext) -> bool:
         return "authorization" not in context.request.headers and context.ctx.principal.is_anonymous
 
-    def _result(self, result: ExecutionResult, media: str, shareable: bool) -> Response:
+    def _result(
+        self, result: ExecutionResult, media: str, shareable: bool, admission: Admission
+    ) -> Response:
         errors = present_all(result.errors or [])
         executed = not isinstance(result, PreExecutionError) and not (
             result.data is None and errors and all(error.path is None for error in errors)
@@ -294,15 +326,21 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         body: dict[str, Any] = {"data": result.data} if executed else {}
         if errors:
             body["errors"] = [error.formatted for error in errors]
-        if result.extensions:
-            body["extensions"] = result.extensions
+        extensions = {**(result.extensions or {}), **admission.extensions()}
+        if extensions:
+            body["extensions"] = extensions
+        admission.finish(bool(errors))
         status = 200 if executed or media == JSON else 400
         if not executed and any(_code(error) == INTERNAL_SERVER_ERROR for error in errors):
             status = 500
+        headers = {}
+        if any(_code(error) == SERVICE_UNAVAILABLE for error in errors):
+            # Nothing is kept of an operation that lost its database: the 503 rolls it back.
+            status, headers = 503, {"Retry-After": str(RETRY_AFTER_S)}
         cache = "no-store"
         if shareable and executed and not errors:
             cache = f"public, max-age={self.settings.graphql_apq_max_age_s}"
-        return self._json(body, status, media, **{"Cache-Control": cache})
+        return self._json(body, status, media, **{"Cache-Control": cache}, **headers)
 
     @staticmethod
     def _json(body: object, status: int, media: str, **headers: str) -> Response:
@@ -325,6 +363,11 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
             if session is not None:
                 await session.close()
             request_id.reset(token)
+
+    async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
+        """`connection_init`: authenticate the connection (graphql/subscriptions.py), or 4403."""
+        await subscriptions.authenticate(context)
+        return cast(UnsetType, UNSET)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

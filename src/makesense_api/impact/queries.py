@@ -4,20 +4,26 @@ A *mobilised person* is a distinct person with at least one of these in the peri
 
 - an attended registration (`registration.status = 'attended'`), dated by the event's start
   and placed in the event's host chapter;
-- a contribution accepted or done, dated by the contribution's `updated_at` and placed in the
+- a contribution accepted or done, dated by the contribution's `answered_at` and placed in the
   project's home chapter;
 - a completed enrolment, dated by `completed_at` and placed in the enrolment's chapter.
+
+A contribution has one instant, `answered_at`: when it was accepted (or done, had it gone
+straight there). It counts in that period only, also once done later, and its hours, once done,
+count there too. Nothing else about the contribution dates it: editing its message or hours, or
+erasing its contributor, leaves past figures unchanged and adds nothing to the current period.
 
 The three sources are one `UNION ALL`; every figure is `COUNT(DISTINCT person_id)` (or a sum)
 over it, each source filtered on the subtree through the closure table and on the time range,
 so the indexes used are `ix_event_chapter_starts` + `ix_registration_event_status`,
-`ix_project_chapter_status` + `ix_need_project_id` + `ix_contribution_need_id`, and
+`ix_project_chapter_status` + `ix_need_project_id` + `ix_contribution_need_id` (or
+`ix_contribution_answered` for a narrow period), and
 `ix_enrolment_chapter_completed`. All periods of a report come out of the same statement: rows
 are bucketed by a `CASE` over the period boundaries and grouped in an outer query (grouping on
 a subquery column, because PostgreSQL does not match a `CASE` with bound parameters in `SELECT`
 to the same `CASE` in `GROUP BY`).
 
-Every value is written into the SQL text (`_inline`) rather than sent as a bind parameter.
+Every value is written into the SQL text (`inline`) rather than sent as a bind parameter.
 The statements are prepared and cached per connection (asyncpg), and after five executions
 PostgreSQL may switch a prepared statement to a generic plan that ignores the values: it then
 expects the average subtree (a handful of chapters) and a narrow time range, and picks nested
@@ -26,10 +32,11 @@ values in the text, each plan is made for the chapter and periods asked. The val
 instants, integers and status constants rendered by SQLAlchemy, never client text.
 
 Scale: these statements read the raw rows of the subtree and period. At benchmark scale
-(1,000,000 registrations) a network-wide multi-year report scans a large share of them; if
-that becomes too slow, keep a rollup table of (person, chapter, day, cause) first-activity rows,
-written in the same transaction as the status changes that create activity, and count over it
-instead. The figures and this module's interface stay the same.
+(1,000,000 registrations) a network-wide multi-year report scans a large share of them, so a
+chapter's people counts read the rollup instead (`impact.counts`, kept by `impact.rollup`),
+with the same interface. These statements remain the definition: programs, the partial months
+at the ends of a goal's span, events held and volunteer hours use them, and the tests hold the
+rollup equal to them.
 """
 
 import uuid
@@ -84,14 +91,14 @@ class Attendance:
         return self.attended / seen if seen else None
 
 
-def _inline(value: Any, like: Any = None) -> sa.BindParameter[Any]:
+def inline(value: Any, like: Any = None) -> sa.BindParameter[Any]:
     """`value`, typed as the column `like` (default: an integer), written into the statement's
     text (see the module doc)."""
     type_ = like.type if like is not None else sa.Integer()
     return sa.bindparam(None, value, type_=type_, literal_execute=True)
 
 
-def _inline_all(values: Sequence[Any], like: Any) -> sa.BindParameter[Any]:
+def inline_all(values: Sequence[Any], like: Any) -> sa.BindParameter[Any]:
     """The values of an `IN (…)`, written into the statement's text."""
     return sa.bindparam(
         None, list(values), type_=like.type, expanding=True, literal_execute=True
@@ -99,12 +106,12 @@ def _inline_all(values: Sequence[Any], like: Any) -> sa.BindParameter[Any]:
 
 
 def _is(column: Any, value: str) -> sa.ColumnElement[bool]:
-    return col(column) == _inline(value, column)
+    return col(column) == inline(value, column)
 
 
 def _subtree(root_id: uuid.UUID) -> SelectOfScalar[uuid.UUID]:
     return select(ChapterClosure.descendant_id).where(
-        ChapterClosure.ancestor_id == _inline(root_id, ChapterClosure.ancestor_id)
+        ChapterClosure.ancestor_id == inline(root_id, ChapterClosure.ancestor_id)
     )
 
 
@@ -113,13 +120,13 @@ def _within(among: Among, chapter: Any, program: Any | None) -> sa.ColumnElement
     if among.program_id is not None:
         if program is None:
             return sa.false()
-        return col(program) == _inline(among.program_id, program)
+        return col(program) == inline(among.program_id, program)
     assert among.chapter_id is not None
     return col(chapter).in_(_subtree(among.chapter_id))
 
 
 def _between(column: Any, start: datetime, end: datetime) -> sa.ColumnElement[bool]:
-    return sa.and_(col(column) >= _inline(start, column), col(column) < _inline(end, column))
+    return sa.and_(col(column) >= inline(start, column), col(column) < inline(end, column))
 
 
 # -- the activity union ------------------------------------------------------------------
@@ -151,7 +158,7 @@ def _contributed(among: Among, start: datetime, end: datetime, causes: bool) -> 
     columns: list[Any] = [
         col(Contribution.person_id).label("person_id"),
         col(Project.home_chapter_id).label("chapter_id"),
-        col(Contribution.updated_at).label("at"),
+        col(Contribution.answered_at).label("at"),
     ]
     if causes:
         columns.append(col(ProjectCause.cause).label("cause"))
@@ -160,8 +167,8 @@ def _contributed(among: Among, start: datetime, end: datetime, causes: bool) -> 
         .join(Need, col(Need.id) == Contribution.need_id)
         .join(Project, col(Project.id) == Need.project_id)
         .where(
-            col(Contribution.status).in_(_inline_all(CONTRIBUTED, Contribution.status)),
-            _between(Contribution.updated_at, start, end),
+            col(Contribution.status).in_(inline_all(CONTRIBUTED, Contribution.status)),
+            _between(Contribution.answered_at, start, end),
             _within(among, Project.home_chapter_id, None),
         )
     )
@@ -199,7 +206,7 @@ def activity(among: Among, start: datetime, end: datetime, *, causes: bool = Fal
 def _bucket(column: Any, periods: Sequence[Period]) -> sa.ColumnElement[int]:
     """The index of the period holding `column` (rows are already within the whole range)."""
     return sa.case(
-        *((column < _inline(p.end, column), _inline(i)) for i, p in enumerate(periods))
+        *((column < inline(p.end, column), inline(i)) for i, p in enumerate(periods))
     ).label("bucket")
 
 
@@ -249,7 +256,7 @@ async def mobilised_by_chapter(
         )
         .join(ChapterClosure, col(ChapterClosure.descendant_id) == a.c.chapter_id)
         .where(col(ChapterClosure.ancestor_id).in_(
-            _inline_all(chapter_ids, ChapterClosure.ancestor_id)
+            inline_all(chapter_ids, ChapterClosure.ancestor_id)
         ))
         .subquery()
     )
@@ -302,7 +309,7 @@ async def attendance(
         select(col(Registration.status).label("status"), _bucket(Event.starts_at, periods))
         .join(Event, col(Event.id) == Registration.event_id)
         .where(
-            col(Registration.status).in_(_inline_all(
+            col(Registration.status).in_(inline_all(
                 [RegistrationStatus.ATTENDED.value, RegistrationStatus.NO_SHOW.value],
                 Registration.status,
             )),
@@ -313,8 +320,8 @@ async def attendance(
     )
 
     def tally(status: RegistrationStatus) -> Any:
-        return sa.func.sum(sa.case((_is(rows.c.status, status.value), _inline(1)),
-                                   else_=_inline(0)))
+        return sa.func.sum(sa.case((_is(rows.c.status, status.value), inline(1)),
+                                   else_=inline(0)))
 
     stmt = select(
         rows.c.bucket, tally(RegistrationStatus.ATTENDED), tally(RegistrationStatus.NO_SHOW)
@@ -328,16 +335,16 @@ async def attendance(
 async def volunteer_hours(
     session: AsyncSession, among: Among, periods: Sequence[Period]
 ) -> dict[int, float]:
-    """Hours of contributions done, dated by their last update, per period."""
+    """Hours of contributions done, dated by their `answered_at`, per period."""
     if among.program_id is not None:
         return {}
     rows = (
-        select(col(Contribution.hours).label("hours"), _bucket(Contribution.updated_at, periods))
+        select(col(Contribution.hours).label("hours"), _bucket(Contribution.answered_at, periods))
         .join(Need, col(Need.id) == Contribution.need_id)
         .join(Project, col(Project.id) == Need.project_id)
         .where(
             _is(Contribution.status, ContributionStatus.DONE),
-            _between(Contribution.updated_at, *_span(periods)),
+            _between(Contribution.answered_at, *_span(periods)),
             _within(among, Project.home_chapter_id, None),
         )
         .subquery()

@@ -12,7 +12,8 @@ Who sees what:
 Who sets goals: IMPACT_MANAGE (chapter admins) for a chapter; PROGRAMS_MANAGE in the organizing
 chapter for a program. The network's own goal is a goal of the root chapter.
 
-Counting rules and the SQL live in `impact.queries`; periods in `impact.periods`.
+Counting rules and the direct SQL live in `impact.queries`; the people counts of a chapter
+read the rollup (`impact.counts`, kept by `impact.rollup`); periods in `impact.periods`.
 """
 
 import uuid
@@ -28,7 +29,7 @@ from makesense_api.authz.policy import IMPACT_DETAIL, IMPACT_MANAGE, PROGRAMS_MA
 from makesense_api.chapters import service as chapters
 from makesense_api.chapters.models import Chapter
 from makesense_api.context import Ctx
-from makesense_api.impact import queries
+from makesense_api.impact import counts, queries
 from makesense_api.impact.models import Goal
 from makesense_api.impact.periods import Period, PeriodKind, pace, periods_between, periods_left
 from makesense_api.impact.queries import Among
@@ -106,7 +107,7 @@ async def report(ctx: Ctx, query: ReportQuery | dict[str, Any]) -> ImpactReport:
     if query.detail:
         await ctx.authz.require(IMPACT_DETAIL, chapter_id)
     session = ctx.session
-    people = await queries.mobilised(session, among, periods)
+    people = await counts.mobilised(session, among, periods)
     held = await queries.events_held(session, among, periods)
     hours = await queries.volunteer_hours(session, among, periods)
     figures = [
@@ -125,9 +126,9 @@ async def _detail(
 ) -> list[PeriodFigures]:
     shown = await _breakdown_chapters(ctx, among)
     session = ctx.session
-    by_chapter = await queries.mobilised_by_chapter(session, among, periods, [c.id for c in shown])
-    by_cause = await queries.mobilised_by_cause(session, among, periods)
-    seen = await queries.attendance(session, among, periods)
+    by_chapter = await counts.mobilised_by_chapter(session, among, periods, [c.id for c in shown])
+    by_cause = await counts.mobilised_by_cause(session, among, periods)
+    seen = await counts.attendance(session, among, periods)
     out = []
     for i, f in enumerate(figures):
         tally = seen.get(i, queries.Attendance(0, 0))
@@ -268,7 +269,7 @@ async def progress(ctx: Ctx, goal_id: uuid.UUID, now: datetime | None = None) ->
     among = Among(chapter_id=goal.chapter_id, program_id=goal.program_id)
     end = min(as_of, goal.deadline)
     done = (
-        await queries.count_mobilised(ctx.session, among, goal.starts_at, end)
+        await counts.count_mobilised(ctx.session, among, goal.starts_at, end)
         if end > goal.starts_at
         else 0
     )

@@ -12,19 +12,34 @@ from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+import asyncpg.exceptions as asyncpg_errors  # type: ignore[import-untyped]
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection, ExceptionContext
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from makesense_api.config import Settings
 
+# Seconds a client is asked to wait (`Retry-After`) when the database cannot be reached.
+RETRY_AFTER_S = 5
+# How much longer than the server's statement_timeout the client waits for an answer, so that
+# a statement on a connection that went silent fails instead of hanging the request.
+COMMAND_TIMEOUT_MARGIN_S = 2.0
+
 # Whether the transaction about to begin may write. Read by the SQLite BEGIN hook; defaults to
 # True so that code outside a request (CLI, workers) never meets a lock-upgrade failure.
 write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
+
+
+_ASYNCPG_UNAVAILABLE = (
+    asyncpg_errors.PostgresConnectionError,  # connection lost or refused by the server
+    asyncpg_errors.OperatorInterventionError,  # shutting down, starting up, terminated
+    asyncpg_errors.InterfaceError,  # the connection is closed
+)
 
 
 def is_sqlite(url: str) -> bool:
@@ -61,18 +76,75 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         )
         _tune_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         hide_parameters=settings.environment == "production",
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
-        pool_pre_ping=True,
         connect_args={
             "server_settings": {"statement_timeout": str(settings.db_statement_timeout_ms)},
             "timeout": settings.db_pool_timeout,
+            "command_timeout": settings.db_statement_timeout_ms / 1000 + COMMAND_TIMEOUT_MARGIN_S,
         },
     )
+    _invalidate_when_lost(engine)
+    return engine
+
+
+# A connection the server dropped (restart, failover, idle kill) or whose socket failed; not a
+# statement cancelled by `statement_timeout`, after which the connection is still sound.
+_CONNECTION_LOST = (
+    asyncpg_errors.PostgresConnectionError,
+    asyncpg_errors.InterfaceError,
+    asyncpg_errors.AdminShutdownError,
+    asyncpg_errors.CannotConnectNowError,
+    OSError,
+)
+
+
+def _invalidate_when_lost(engine: AsyncEngine) -> None:
+    """Checkouts are not pinged first (a ping costs three round trips per transaction):
+    instead, an error that says the connection is gone discards it and every connection
+    pooled before it, so the next checkout connects afresh and one failed statement is all a
+    server restart costs. SQLAlchemy already does this for the errors it recognises; this
+    also covers the rest of asyncpg's connection errors."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def on_error(context: ExceptionContext) -> None:
+        if context.is_disconnect:
+            return
+        seen: set[int] = set()
+        current: BaseException | None = context.original_exception
+        while current is not None and id(current) not in seen:
+            seen.add(id(current))
+            if isinstance(current, _CONNECTION_LOST):
+                context.is_disconnect = True
+                context.invalidate_pool_on_disconnect = True
+                return
+            current = current.__cause__ or current.__context__
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) says the database cannot be reached now: connection
+    refused or lost, server shutting down or starting up, no pooled connection in time, a
+    connect or command timeout. Transports answer these 503 with `Retry-After`, never 500;
+    errors of a statement itself (constraints, syntax) are not among them.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, PoolTimeout | OSError | TimeoutError):
+            return True  # OSError covers ConnectionRefusedError and ConnectionResetError
+        if isinstance(current, DBAPIError) and (
+            current.connection_invalidated or isinstance(current, OperationalError | InterfaceError)
+        ):
+            return True
+        if isinstance(current, _ASYNCPG_UNAVAILABLE):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class SerialSession(AsyncSession):

@@ -63,7 +63,16 @@ class DomainEvent(SQLModel, table=True):
     """
 
     __tablename__ = "domain_event"
-    __table_args__ = (sa.Index("ix_domain_event_type_created", "type", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_domain_event_type_created", "type", "created_at"),
+        # The webhook fan-out's queue: only rows not fanned out yet are indexed.
+        sa.Index(
+            "ix_domain_event_webhooks_pending",
+            "id",
+            sqlite_where=sa.text("webhooks_at IS NULL"),
+            postgresql_where=sa.text("webhooks_at IS NULL"),
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     type: str = Field(sa_type=sa.String(64))
@@ -71,3 +80,5 @@ class DomainEvent(SQLModel, table=True):
     subject_id: uuid.UUID
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: datetime = created_field()
+    # When webhook deliveries were made from it (webhooks.fanout); None: not yet.
+    webhooks_at: datetime | None = Field(default=None, sa_type=AwareDateTime)

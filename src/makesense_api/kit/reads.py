@@ -1,19 +1,22 @@
 """Reads of one entity through its single visibility rule: by id, by slug, in batches.
 
 Each domain declares one `Reader` with its table, its visibility clause and its view builder;
-`get`, `get_by_slug`, `get_many` (for batch loaders) and `load` (the row, for writes) then
-share that one rule, so no read path can forget it.
+`get`, `get_by_slug`, `get_many` (for batch loaders), `load` (the row, for writes), `count` and
+`changes_since` (the change feed) then share that one rule, so no read path can forget it.
 """
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
 from makesense_api.context import Ctx
+from makesense_api.feeds.changes import Gone, Source, changes_since
 from makesense_api.kit.errors import NotFound
+from makesense_api.kit.pagination import Cursor, Page
 
 M = TypeVar("M")
 V = TypeVar("V")
@@ -67,3 +70,26 @@ class Reader(Generic[M, V]):
         stmt = select(self.model).where(self._column("id").in_(object_ids), self.visible(ctx))
         views = await self.views(ctx, list((await ctx.session.exec(stmt)).all()))
         return {getattr(v, "id"): v for v in views}  # noqa: B009 - views are dataclasses
+
+    async def changes_since(
+        self,
+        ctx: Ctx,
+        hideable: sa.ColumnElement[bool],
+        since: datetime,
+        after: Cursor = None,
+        limit: int = 20,
+        signals: Sequence[Any] = (),
+    ) -> Page[V | Gone]:
+        """The change feed: visible rows changed after `since` as read models, oldest change
+        first; rows that were `hideable` (seen by the caller before) but are no longer visible,
+        and deleted ones (tombstones in the caller's reach), as `Gone`."""
+        source = Source(
+            self.model,
+            self.kind,
+            self.visible(ctx),
+            hideable,
+            ctx.authz.reach_chapters(),
+            lambda ids: self.get_many(ctx, ids),
+            signals,
+        )
+        return await changes_since(ctx, source, since, after, limit)

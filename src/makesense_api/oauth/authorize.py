@@ -1,11 +1,12 @@
 """The authorization endpoint: GET and POST /oauth/authorize.
 
     GET  → request refused?  error page (unknown client, bad redirect URI) or error redirect
-         → nobody signed in  sign-in page
+         → nobody signed in  sign-in page (sign-up page with `prompt=create`)
          → consent on file   302 to the client with code, state and iss
          → otherwise         consent page
     POST → the form's CSRF token must match the browser session's, else 403
          action=login        password check (throttled) → new session → 303 back to GET
+         action=signup       new account (`oauth.signup`, throttled) → new session → 303
          action=allow        consent remembered → 302 with code, state, iss
          action=deny         302 with error=access_denied, state, iss
 
@@ -31,7 +32,7 @@ from starlette.responses import RedirectResponse, Response
 from makesense_api.config import Settings
 from makesense_api.kit.clock import utcnow
 from makesense_api.kit.db import write_intent
-from makesense_api.oauth import consents, pages
+from makesense_api.oauth import consents, pages, signup
 from makesense_api.oauth import exchange as ex
 from makesense_api.oauth.browser import Browser, BrowserSession
 from makesense_api.oauth.records import ClientRecord, Exchange, Subject
@@ -120,6 +121,12 @@ class Authorization:
         if form.get("action") == "login":
             assert browser is not None
             return await self._login(request, pending.client, browser, form, action)
+        if form.get("action") == "signup":
+            assert browser is not None
+            return await signup.submit(
+                request, self.settings, self.throttle, self.browser, pending.client, browser,
+                form, action,
+            )
         person_id = await self._signed_in(request.state.session, browser)
         if browser is None or person_id is None:
             return self._login_page(request, pending.client, browser, action)
@@ -197,7 +204,8 @@ class Authorization:
         action: str,
     ) -> Response:
         fresh = browser or self.browser.new()
-        response = pages.login(client, action, fresh.csrf)
+        show = pages.signup if signup.wants_signup(request) else pages.login
+        response = show(client, action, fresh.csrf)
         if browser is None:
             self.browser.write(response, request, fresh)
         return response

@@ -13,7 +13,7 @@ before the answer is sent; nothing else has been written in that transaction.
 import logging
 import uuid
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from authlib.oauth2.rfc6749 import InvalidGrantError  # type: ignore[import-untyped]
@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from makesense_api.chapters.models import Chapter
-from makesense_api.kit.clock import as_utc
+from makesense_api.kit.clock import as_utc, utcnow
 from makesense_api.kit.ids import new_id
 from makesense_api.oauth.models import AuthorizationCode, OAuthClient
 from makesense_api.oauth.records import (
@@ -48,7 +48,9 @@ OAUTH_KINDS = (TokenKind.ACCESS, TokenKind.REFRESH)
 # -- loading ------------------------------------------------------------------------------
 
 
-def _client_record(row: OAuthClient, owner_name: str) -> ClientRecord:
+def _client_record(row: OAuthClient, owner_name: str, now: datetime) -> ClientRecord:
+    overlap = row.previous_secret_expires_at
+    previous = row.previous_secret_hash if overlap and as_utc(overlap) > now else None
     return ClientRecord(
         pk=row.id,
         client_id=row.client_id,
@@ -62,11 +64,18 @@ def _client_record(row: OAuthClient, owner_name: str) -> ClientRecord:
         grant_types=frozenset(row.grant_types),
         scopes=frozenset(row.scopes),
         reach=None if row.reach is None else tuple(uuid.UUID(c) for c in row.reach),
+        previous_secret_hash=previous,
     )
 
 
-async def load_clients(session: AsyncSession, client_ids: Iterable[str]) -> dict[str, ClientRecord]:
-    """Live clients by public id: not revoked, and their owning partner (if any) active."""
+async def load_clients(
+    session: AsyncSession, client_ids: Iterable[str], now: datetime | None = None
+) -> dict[str, ClientRecord]:
+    """Live clients by public id: not revoked, and their owning partner (if any) active.
+
+    A client's previous secret is loaded only while its rotation grace lasts at `now`.
+    """
+    now = as_utc(now) if now is not None else utcnow()
     wanted = {c for c in client_ids if c and len(c) <= 64}
     if not wanted:
         return {}
@@ -81,7 +90,7 @@ async def load_clients(session: AsyncSession, client_ids: Iterable[str]) -> dict
     for row, chapter_name, partner_name, partner_active in (await session.exec(stmt)).all():
         if row.partner_id is not None and not partner_active:
             continue
-        found[row.client_id] = _client_record(row, chapter_name or partner_name or "")
+        found[row.client_id] = _client_record(row, chapter_name or partner_name or "", now)
     return found
 
 

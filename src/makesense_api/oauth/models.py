@@ -51,13 +51,18 @@ class OAuthClient(Entity, table=True):
     partner_id: uuid.UUID | None = Field(
         default=None, foreign_key="partner_organisation.id", ondelete="CASCADE"
     )
-    # Compared character for character: no prefix, wildcard or port leniency.
+    # Compared character for character: no prefix or wildcard leniency, and port leniency only
+    # for loopback IP literals (`oauth.rules.redirect_uri_matches`).
     redirect_uris: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     grant_types: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     scopes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     # Chapter ids (as strings) whose subtrees bound every token of the client; None: no bound.
     reach: list[str] | None = Field(default=None, sa_type=sa.JSON)
     secret_rotated_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # The secret replaced by the last rotation keeps working until this instant (the overlap
+    # lets a deployment pick up the new secret without downtime).
+    previous_secret_hash: str | None = Field(default=None, sa_type=sa.String(64))
+    previous_secret_expires_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
 
 
@@ -65,6 +70,8 @@ class AuthorizationCode(Entity, table=True):
     """A one-time code from the authorization endpoint, bound to client, person and PKCE."""
 
     __tablename__ = "oauth_code"
+    # The purge deletes expired codes by expiry.
+    __table_args__ = (sa.Index("ix_oauth_code_expires_at", "expires_at"),)
 
     code_hash: str = Field(sa_type=sa.String(64), unique=True, index=True)
     oauth_client_id: uuid.UUID = Field(

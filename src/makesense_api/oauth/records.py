@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from makesense_api.oauth.models import ClientType, GrantType
-from makesense_api.oauth.rules import secret_matches
+from makesense_api.oauth.rules import redirect_uri_matches, secret_matches
 from makesense_api.tokens.models import TokenKind
 
 AUTH_METHODS_CONFIDENTIAL = ("client_secret_basic", "client_secret_post")
@@ -40,7 +40,8 @@ class Subject:
 
 @dataclass(frozen=True)
 class ClientRecord:
-    """A live client (not revoked, owner active)."""
+    """A live client (not revoked, owner active). `previous_secret_hash` is set only while the
+    secret replaced by the last rotation is still within its grace period."""
 
     pk: uuid.UUID
     client_id: str
@@ -54,6 +55,7 @@ class ClientRecord:
     grant_types: frozenset[str]
     scopes: frozenset[str]
     reach: tuple[uuid.UUID, ...] | None
+    previous_secret_hash: str | None = None
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -68,10 +70,13 @@ class ClientRecord:
         return " ".join(granted) or None
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri in self.redirect_uris
+        return any(redirect_uri_matches(uri, redirect_uri) for uri in self.redirect_uris)
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return secret_matches(self.secret_hash, client_secret)
+        # Both comparisons run, so timing does not tell which secret matched.
+        current = secret_matches(self.secret_hash, client_secret)
+        previous = secret_matches(self.previous_secret_hash, client_secret)
+        return current or previous
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.client_type == ClientType.CONFIDENTIAL:

@@ -2,7 +2,9 @@
 
 - redirect URIs are absolute, without fragment, user info or wildcard: `https`, or `http` on a
   loopback IP literal, or (public clients only, for native apps) a private-use scheme in
-  reverse-domain form; the authorization endpoint compares them exactly;
+  reverse-domain form; the authorization endpoint compares them exactly, except that a
+  loopback URI accepts any port (RFC 8252 §7.3: a native app listens on whatever port the
+  system gives it); `localhost` is not a loopback IP literal and gets no such leniency;
 - `client_credentials` is for confidential, partner-owned clients (the partner is the
   principal); `refresh_token` goes with `authorization_code` and with `offline_access`;
 - the person-only scopes (`profile`, `offline_access`) need the authorization code grant.
@@ -13,6 +15,7 @@ secrets are compared in constant time.
 
 import hashlib
 import hmac
+import re
 from urllib.parse import urlsplit
 
 from makesense_api.authz.principal import ALL_SCOPES, Scope
@@ -23,6 +26,9 @@ MAX_REDIRECT_URI = 500
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1"})
 # Scopes that only make sense for a person signing in.
 PERSON_SCOPES = frozenset({Scope.PROFILE, Scope.OFFLINE_ACCESS})
+# http, a loopback IP literal, an optional port, then the path and query (no user info, no
+# fragment): the only shape whose port may differ from the registered one.
+_LOOPBACK_URI = re.compile(r"http://(127\.0\.0\.1|\[::1\])(?::([0-9]{1,5}))?([/?][^#]*)?")
 
 
 def hash_secret(secret: str) -> str:
@@ -33,6 +39,26 @@ def hash_secret(secret: str) -> str:
 def secret_matches(secret_hash: str | None, secret: str) -> bool:
     """Constant-time check of a presented secret against a stored hash."""
     return secret_hash is not None and hmac.compare_digest(secret_hash, hash_secret(secret))
+
+
+def redirect_uri_matches(registered: str, presented: str) -> bool:
+    """Whether a redirect URI presented at authorization time names a registered one.
+
+    Exact comparison, character for character; the one exception (RFC 8252 §7.3) is a
+    registered `http` URI on 127.0.0.1 or [::1], which matches the same scheme, host, path and
+    query on any port. Nothing else is normalised: no case folding, no default ports, no
+    trailing slashes, and `localhost` is compared exactly.
+    """
+    if presented == registered:
+        return True
+    want = _LOOPBACK_URI.fullmatch(registered)
+    got = _LOOPBACK_URI.fullmatch(presented)
+    if want is None or got is None:
+        return False
+    port = got.group(2)
+    if port is not None and not 0 < int(port) <= 65535:
+        return False
+    return want.group(1) == got.group(1) and (want.group(3) or "") == (got.group(3) or "")
 
 
 def redirect_uri_error(uri: str, client_type: str) -> str | None:

@@ -36,7 +36,14 @@ class ClientUpdate(Input):
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
     redirect_uris: list[str] | None = Field(default=None, max_length=10)
+    grant_types: list[str] | None = Field(default=None, min_length=1, max_length=3)
     scopes: list[str] | None = Field(default=None, min_length=1, max_length=20)
+    reach: list[uuid.UUID] | None = Field(
+        default=None,
+        max_length=50,
+        description="Replaces the reach when given; null: no bound (a chapter's clients: "
+        "that chapter).",
+    )
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,8 @@ class ClientView:
     scopes: list[str]
     reach: list[uuid.UUID] | None
     secret_rotated_at: datetime | None
+    # Until when the secret replaced by the last rotation still works; None: it does not.
+    previous_secret_expires_at: datetime | None
     revoked_at: datetime | None
     created_at: datetime
     updated_at: datetime

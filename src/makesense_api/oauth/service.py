@@ -3,7 +3,10 @@
 Who manages a client: the admins of its chapter (`CHAPTER_MANAGE`, inherited down the tree) for
 chapter-owned clients, network admins for partner-owned ones. Anyone else is told the client
 does not exist. A confidential client's secret is returned once, by `create` and
-`rotate_secret`; only its SHA-256 is stored.
+`rotate_secret`; only its SHA-256 is stored. After a rotation the previous secret keeps working
+for a grace period (`MAKESENSE_OAUTH_SECRET_ROTATION_GRACE_S`), so a deployment can switch to
+the new one without downtime; a second rotation within the grace retires the first secret at
+once (only one previous secret is kept).
 
 What a registration must respect is in `oauth.rules`; in addition, a chapter's client never
 reaches outside the chapter's subtree (by default it reaches that chapter's subtree).
@@ -11,6 +14,7 @@ reaches outside the chapter's subtree (by default it reaches that chapter's subt
 
 import secrets
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,10 +23,12 @@ from sqlmodel import col, select
 from makesense_api.authz.policy import CHAPTER_MANAGE
 from makesense_api.chapters import service as chapters
 from makesense_api.chapters.models import ChapterClosure
+from makesense_api.config import get_settings
 from makesense_api.context import Ctx
 from makesense_api.kit.clock import utcnow
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import FieldError, NotFound, ValidationFailed
+from makesense_api.kit.pagination import Page, Window, keyset_pages_by
 from makesense_api.kit.schemas import null_errors, parse, raise_if
 from makesense_api.oauth.models import ClientType, OAuthClient
 from makesense_api.oauth.rules import (
@@ -53,6 +59,7 @@ def _view(row: OAuthClient) -> ClientView:
         scopes=list(row.scopes),
         reach=None if row.reach is None else [uuid.UUID(c) for c in row.reach],
         secret_rotated_at=row.secret_rotated_at,
+        previous_secret_expires_at=row.previous_secret_expires_at,
         revoked_at=row.revoked_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -60,20 +67,22 @@ def _view(row: OAuthClient) -> ClientView:
 
 
 async def _reach(
-    ctx: Ctx, data: ClientCreate, errors: list[FieldError]
+    ctx: Ctx,
+    owner_chapter_id: uuid.UUID | None,
+    wanted: list[uuid.UUID] | None,
+    errors: list[FieldError],
 ) -> list[uuid.UUID] | None:
     """The client's reach: visible chapters, inside the owning chapter's subtree if any."""
-    wanted = data.reach
     if wanted is None:
-        return None if data.chapter_id is None else [data.chapter_id]
+        return None if owner_chapter_id is None else [owner_chapter_id]
     for i, chapter_id in enumerate(wanted):
         try:
             await chapters.load_visible(ctx, chapter_id)
         except NotFound:
             errors.append(FieldError(f"reach.{i}", "no such chapter"))
-    if data.chapter_id is not None and wanted:
+    if owner_chapter_id is not None and wanted:
         inside = select(ChapterClosure.descendant_id).where(
-            ChapterClosure.ancestor_id == data.chapter_id,
+            ChapterClosure.ancestor_id == owner_chapter_id,
             col(ChapterClosure.descendant_id).in_(wanted),
         )
         found = set((await ctx.session.exec(inside)).all())
@@ -135,7 +144,7 @@ async def create(ctx: Ctx, data: ClientCreate | dict[str, Any]) -> CreatedClient
             *redirect_errors(uris, data.client_type, grants),
             *scope_errors(data.scopes, grants),
         ]
-        reach = await _reach(ctx, data, errors)
+        reach = await _reach(ctx, data.chapter_id, data.reach, errors)
         raise_if(list(errors))
         confidential = data.client_type == ClientType.CONFIDENTIAL.value
         secret = _new_secret() if confidential else None
@@ -188,43 +197,79 @@ async def list_clients(
 async def update(
     ctx: Ctx, client_pk: uuid.UUID, data: ClientUpdate | dict[str, Any]
 ) -> ClientView:
-    """Rename a client or replace its redirect URIs or scopes (its managers)."""
+    """Rename a client or replace its redirect URIs, grant types, scopes or reach (managers).
+
+    The rules are checked on the client as it would be after the change, so a change that
+    leaves the registration inconsistent (say, dropping `refresh_token` but keeping
+    `offline_access`) is refused as a whole.
+    """
     data = parse(ClientUpdate, data)
     async with use_case(ctx.session):
         row = await _load_managed(ctx, client_pk)
         if row.revoked_at is not None:
             raise ValidationFailed.on("client", "the client is revoked")
-        grants = set(row.grant_types)
-        errors = null_errors(data, ("name", "redirect_uris", "scopes"))
-        uris = None if data.redirect_uris is None else list(dict.fromkeys(data.redirect_uris))
-        if uris is not None:
-            errors += redirect_errors(uris, row.client_type, grants)
-        if data.scopes is not None:
-            errors += scope_errors(data.scopes, grants)
+        errors = null_errors(data, ("name", "redirect_uris", "grant_types", "scopes"))
         raise_if(list(errors))
-        if uris is not None:
-            row.redirect_uris = uris
-        if data.scopes is not None:
-            row.scopes = sorted(set(data.scopes))
+        grant_types = row.grant_types if data.grant_types is None else data.grant_types
+        uris = list(dict.fromkeys(row.redirect_uris if data.redirect_uris is None
+                                  else data.redirect_uris))
+        scopes = row.scopes if data.scopes is None else data.scopes
+        grants = set(grant_types)
+        if data.grant_types is not None:
+            errors += grant_errors(row.client_type, row.partner_id is not None, grant_types)
+        if data.grant_types is not None or data.redirect_uris is not None:
+            errors += redirect_errors(uris, row.client_type, grants)
+        if data.grant_types is not None or data.scopes is not None:
+            errors += scope_errors(scopes, grants)
+        reach = None
+        if "reach" in data.model_fields_set:
+            reach = await _reach(ctx, row.chapter_id, data.reach, errors)
+        raise_if(list(errors))
+        row.redirect_uris = uris
+        row.grant_types = sorted(grants)
+        row.scopes = sorted(set(scopes))
         if data.name is not None:
             row.name = data.name
+        if "reach" in data.model_fields_set:
+            row.reach = None if reach is None else [str(c) for c in reach]
         ctx.session.add(row)
     await ctx.session.refresh(row)
     return _view(row)
 
 
-async def rotate_secret(ctx: Ctx, client_pk: uuid.UUID) -> CreatedClient:
-    """Replace a confidential client's secret; the old one stops working at once."""
+async def rotate_secret(
+    ctx: Ctx, client_pk: uuid.UUID, grace: timedelta | None = None
+) -> CreatedClient:
+    """Replace a confidential client's secret; the old one keeps working for `grace`
+    (default: the configured rotation grace), then stops."""
+    if grace is None:
+        grace = timedelta(seconds=get_settings().oauth_secret_rotation_grace_s)
     async with use_case(ctx.session):
         row = await _load_managed(ctx, client_pk)
         if row.client_type != ClientType.CONFIDENTIAL or row.revoked_at is not None:
             raise ValidationFailed.on("client", "only a live confidential client has a secret")
         secret = _new_secret()
+        now = utcnow()
+        keep = grace > timedelta(0)
+        row.previous_secret_hash = row.secret_hash if keep else None
+        row.previous_secret_expires_at = now + grace if keep else None
         row.secret_hash = hash_secret(secret)
-        row.secret_rotated_at = utcnow()
+        row.secret_rotated_at = now
         ctx.session.add(row)
     await ctx.session.refresh(row)
     return CreatedClient(view=_view(row), client_secret=secret)
+
+
+async def _revoke_tokens(ctx: Ctx, row: OAuthClient, now: datetime) -> None:
+    await ctx.session.exec(
+        sa.update(AccessToken)
+        .where(
+            col(AccessToken.client_id) == row.client_id,
+            col(AccessToken.revoked_at).is_(None),
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def revoke(ctx: Ctx, client_pk: uuid.UUID) -> ClientView:
@@ -235,14 +280,64 @@ async def revoke(ctx: Ctx, client_pk: uuid.UUID) -> ClientView:
             now = utcnow()
             row.revoked_at = now
             ctx.session.add(row)
-            await ctx.session.exec(
-                sa.update(AccessToken)
-                .where(
-                    col(AccessToken.client_id) == row.client_id,
-                    col(AccessToken.revoked_at).is_(None),
-                )
-                .values(revoked_at=now)
-                .execution_options(synchronize_session=False)
-            )
+            await _revoke_tokens(ctx, row, now)
     await ctx.session.refresh(row)
     return _view(row)
+
+
+async def delete(ctx: Ctx, client_pk: uuid.UUID) -> None:
+    """Remove a client for good (its managers): its live tokens are revoked, and its codes and
+    remembered consents go with it."""
+    async with use_case(ctx.session):
+        row = await _load_managed(ctx, client_pk)
+        await _revoke_tokens(ctx, row, utcnow())
+        await ctx.session.delete(row)
+
+
+# -- batches for GraphQL --------------------------------------------------------------------
+
+
+async def get_many(ctx: Ctx, client_pks: list[uuid.UUID]) -> dict[uuid.UUID, ClientView]:
+    """The clients among `client_pks` that the caller manages, in a constant number of queries."""
+    if not client_pks or not ctx.principal.has_scope(CHAPTER_MANAGE.scope):
+        return {}
+    stmt = select(OAuthClient).where(col(OAuthClient.id).in_(client_pks))
+    rows = (await ctx.session.exec(stmt.execution_options(populate_existing=True))).all()
+    owners = {r.chapter_id for r in rows if r.chapter_id is not None}
+    managed = await ctx.authz.chapters_allowing(CHAPTER_MANAGE, owners)
+    network = any(r.partner_id for r in rows) and await partners.is_network_admin(ctx)
+
+    def manages(row: OAuthClient) -> bool:
+        return row.chapter_id in managed if row.chapter_id is not None else network
+
+    return {r.id: _view(r) for r in rows if manages(r)}
+
+
+async def _pages(
+    ctx: Ctx, owner: Any, owner_ids: list[uuid.UUID], window: Window
+) -> dict[uuid.UUID, Page[ClientView]]:
+    stmt = select(OAuthClient).where(col(OAuthClient.revoked_at).is_(None))
+    order = [col(OAuthClient.created_at), col(OAuthClient.id)]
+    pages = await keyset_pages_by(
+        ctx.session, OAuthClient, stmt, owner, owner_ids, order,
+        lambda r: [r.created_at, r.id], window,
+    )
+    return {k: p.replace([_view(r) for r in p.items]) for k, p in pages.items()}
+
+
+async def pages_of_chapters(
+    ctx: Ctx, chapter_ids: list[uuid.UUID], window: Window
+) -> dict[uuid.UUID, Page[ClientView]]:
+    """Each chapter's live clients, oldest first; empty where the caller is not an admin."""
+    allowed = await ctx.authz.chapters_allowing(CHAPTER_MANAGE, set(chapter_ids))
+    pages = await _pages(ctx, col(OAuthClient.chapter_id), sorted(allowed), window)
+    return {c: pages.get(c, Page([], False, None)) for c in chapter_ids}
+
+
+async def pages_of_partners(
+    ctx: Ctx, partner_ids: list[uuid.UUID], window: Window
+) -> dict[uuid.UUID, Page[ClientView]]:
+    """Each partner's live clients, oldest first; empty unless the caller is a network admin."""
+    allowed = partner_ids if await partners.is_network_admin(ctx) else []
+    pages = await _pages(ctx, col(OAuthClient.partner_id), allowed, window)
+    return {p: pages.get(p, Page([], False, None)) for p in partner_ids}

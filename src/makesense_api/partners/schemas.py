@@ -44,8 +44,10 @@ class PartnerView:
 
 @dataclass(frozen=True)
 class GrantView:
-    """Everything one partner holds on one chapter subtree."""
+    """Everything one partner holds on one chapter subtree. `id` is the id of its oldest
+    remaining scope row, so it stays the same while that scope is granted."""
 
+    id: uuid.UUID
     partner: PartnerView
     chapter_id: uuid.UUID
     chapter_slug: str

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from makesense_api.authz.policy import CHAPTER_MANAGE
@@ -24,7 +25,7 @@ from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from makesense_api.kit.ids import new_id
 from makesense_api.kit.models import Tombstone
-from makesense_api.kit.pagination import Cursor, Page, keyset_page
+from makesense_api.kit.pagination import Cursor, Page, Window, keyset_page, keyset_pages_by
 from makesense_api.kit.schemas import null_errors, parse, raise_if
 from makesense_api.kit.validation import slug_error
 from makesense_api.partners.models import PartnerGrant, PartnerOrganisation
@@ -147,6 +148,18 @@ async def get(ctx: Ctx, partner_id: uuid.UUID) -> PartnerView:
     if ctx.principal.partner_id != partner_id and not await is_network_admin(ctx):
         raise NotFound("partner", partner_id)
     return _view(await _load(ctx, partner_id))
+
+
+async def get_many(ctx: Ctx, partner_ids: list[uuid.UUID]) -> dict[uuid.UUID, PartnerView]:
+    """The partners among `partner_ids` the caller may see (as `get`), in one query or two."""
+    wanted = set(partner_ids)
+    own = ctx.principal.partner_id
+    if not await is_network_admin(ctx):
+        if own is None or own not in wanted:
+            return {}
+        wanted = {own}
+    stmt = select(PartnerOrganisation).where(col(PartnerOrganisation.id).in_(wanted))
+    return {p.id: _view(p) for p in (await ctx.session.exec(stmt)).all()}
 
 
 async def list_partners(
@@ -281,6 +294,7 @@ async def _grouped(ctx: Ctx, *where: Any) -> list[GrantView]:
         groups.setdefault((row[0].partner_id, row[0].chapter_id), []).append(row)
     return [
         GrantView(
+            id=min(g.id for g, _, _ in rows),
             partner=_view(rows[0][1]),
             chapter_id=rows[0][0].chapter_id,
             chapter_slug=rows[0][2],
@@ -290,3 +304,65 @@ async def _grouped(ctx: Ctx, *where: Any) -> list[GrantView]:
         )
         for rows in groups.values()
     ]
+
+
+async def get_grant(ctx: Ctx, grant_id: uuid.UUID) -> GrantView:
+    """One grant by its id, for the admins of its chapter; anyone else: not found."""
+    row = await ctx.session.get(PartnerGrant, grant_id)
+    if row is None or not await ctx.authz.can(CHAPTER_MANAGE, row.chapter_id):
+        raise NotFound("partner grant", grant_id)
+    views = await _grouped(
+        ctx, PartnerGrant.partner_id == row.partner_id, PartnerGrant.chapter_id == row.chapter_id
+    )
+    if views[0].id != grant_id:
+        raise NotFound("partner grant", grant_id)
+    return views[0]
+
+
+async def revoke_grant(ctx: Ctx, grant_id: uuid.UUID, scopes: list[str] | None = None) -> None:
+    """Withdraw a grant (all scopes, or only `scopes`) by its id (the admins of its chapter)."""
+    ctx.authz.require_scope(CHAPTER_MANAGE.scope)
+    grant = await get_grant(ctx, grant_id)
+    await revoke(ctx, grant.partner.id, grant.chapter_id, scopes)
+
+
+def _heads() -> sa.ColumnElement[bool]:
+    """The oldest row of each (partner, chapter): the one that names the grant."""
+    older = aliased(PartnerGrant)
+    return ~sa.exists().where(
+        col(older.partner_id) == PartnerGrant.partner_id,
+        col(older.chapter_id) == PartnerGrant.chapter_id,
+        col(older.id) < PartnerGrant.id,
+    )
+
+
+async def grant_pages_of_chapters(
+    ctx: Ctx, chapter_ids: list[uuid.UUID], window: Window
+) -> dict[uuid.UUID, Page[GrantView]]:
+    """Grants on each chapter, oldest first, in two queries; empty where the caller is not an
+    admin of the chapter."""
+    allowed = sorted(await ctx.authz.chapters_allowing(CHAPTER_MANAGE, set(chapter_ids)))
+    pages = await keyset_pages_by(
+        ctx.session,
+        PartnerGrant,
+        select(PartnerGrant).where(_heads()),
+        col(PartnerGrant.chapter_id),
+        allowed,
+        [col(PartnerGrant.id)],
+        lambda g: [g.id],
+        window,
+    )
+    heads = [g for page in pages.values() for g in page.items]
+    views: dict[uuid.UUID, GrantView] = {}
+    if heads:
+        found = await _grouped(
+            ctx,
+            col(PartnerGrant.chapter_id).in_({g.chapter_id for g in heads}),
+            col(PartnerGrant.partner_id).in_({g.partner_id for g in heads}),
+        )
+        views = {v.id: v for v in found}
+    empty: Page[GrantView] = Page([], False, None)
+    return {
+        c: pages[c].replace([views[g.id] for g in pages[c].items]) if c in pages else empty
+        for c in chapter_ids
+    }

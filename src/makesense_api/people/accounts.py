@@ -7,6 +7,14 @@ hashing. Hashes never leave this module: read models carry no hash, and nothing 
 
 `authenticate` spends the same work whether the e-mail is known or not (an unknown e-mail is
 verified against a dummy hash), so its timing does not tell which addresses have an account.
+
+Self-service sign-up (`register`, for apps and the sign-in pages) is counted per client
+address: every attempt counts, successful or not, and past `signup_max_per_ip` within the
+failure window the answer is `TooManyAttempts`. An address already taken is reported as such
+(the person needs to know to sign in instead, and there is no e-mail channel to tell them
+privately) and nothing else about the existing account is revealed; it costs the same hashing
+work as a successful sign-up, and the per-address limit bounds how many addresses one client
+can probe.
 """
 
 import asyncio
@@ -16,11 +24,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from pydantic import EmailStr, TypeAdapter
+from pydantic import EmailStr, Field, StringConstraints, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -30,8 +38,9 @@ from makesense_api.authz.principal import Scope
 from makesense_api.context import Ctx
 from makesense_api.kit.clock import utcnow
 from makesense_api.kit.db import use_case
-from makesense_api.kit.errors import FieldError, Forbidden, NotFound, ValidationFailed
-from makesense_api.kit.schemas import parse, raise_if
+from makesense_api.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from makesense_api.kit.schemas import Input, parse, raise_if
+from makesense_api.oauth.throttle import Throttle
 from makesense_api.people.models import Account, Person
 from makesense_api.people.schemas import PersonCreate
 from makesense_api.people.service import new_person
@@ -92,10 +101,14 @@ def email_error(field: str, email: str) -> FieldError | None:
     return None
 
 
-def password_error(field: str, password: str) -> FieldError | None:
-    """The password policy: 12 to 128 characters (after Unicode normalisation)."""
-    if not MIN_PASSWORD <= len(_normalize_password(password)) <= MAX_PASSWORD:
+def password_error(field: str, password: str, email: str | None = None) -> FieldError | None:
+    """The password policy: 12 to 128 characters (after Unicode normalisation), and not the
+    account's e-mail address nor its local part."""
+    normal = _normalize_password(password)
+    if not MIN_PASSWORD <= len(normal) <= MAX_PASSWORD:
         return FieldError(field, f"use {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    if email and normal.strip().casefold() in {email, email.partition("@")[0]}:
+        return FieldError(field, "must not be your e-mail address")
     return None
 
 
@@ -131,7 +144,7 @@ async def sign_up(
     """Create a person and their login; `profile` takes the other `PersonCreate` fields."""
     normal = normalize_email(email)
     bad_email = email_error("email", normal)
-    errors = [e for e in (bad_email, password_error("password", password)) if e]
+    errors = [e for e in (bad_email, password_error("password", password, normal)) if e]
     fields = {**profile, "display_name": display_name, "email": None if bad_email else normal}
     try:
         data = parse(PersonCreate, fields)
@@ -155,8 +168,77 @@ async def sign_up(
         if taken:
             # Raised outside the handler so the database error (whose parameters include the
             # hash) is not chained to what callers and error reporters see.
-            raise ValidationFailed.on("email", "an account already uses this address")
+            raise ValidationFailed.on("email", EMAIL_TAKEN)
     return _view(account)
+
+
+EMAIL_TAKEN = "an account already uses this address: sign in instead"
+
+
+class TooManyAttempts(Conflict):
+    """Too many sign-ups from one client address within the window; retry later."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many sign-up attempts: try again in {retry_after} seconds")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """Sign-up attempts of one client address, counted in the shared throttle."""
+
+    throttle: Throttle
+    address: str
+    limit: int
+
+    @property
+    def key(self) -> str:
+        return f"signup-ip:{self.address}"
+
+    async def count(self) -> None:
+        """Refuse when the address is over its limit; else count this attempt."""
+        wait = await self.throttle.retry_after(self.key, self.limit)
+        if wait is not None:
+            raise TooManyAttempts(wait)
+        await self.throttle.failed(self.key)
+
+
+class SignUp(Input):
+    """A new volunteer's login: their name, e-mail and password, and optionally a language."""
+
+    name: str = Field(min_length=1, max_length=120, description="Name shown to others.")
+    email: str = Field(max_length=MAX_EMAIL, description="Login e-mail; compared ignoring case.")
+    # Kept exactly as typed (inputs are trimmed otherwise): sign-in compares it untrimmed.
+    password: Annotated[
+        str, StringConstraints(strip_whitespace=False, max_length=4 * MAX_PASSWORD)
+    ] = Field(
+        description=f"{MIN_PASSWORD} to {MAX_PASSWORD} characters, not the e-mail address.",
+    )
+    locale: str | None = Field(
+        default=None, max_length=35, description="Preferred language (BCP 47), e.g. fr-FR."
+    )
+
+
+async def register(ctx: Ctx, data: SignUp | dict[str, Any], attempts: Attempts) -> AccountView:
+    """Self-service sign-up: a person and their login, counted against the caller's address."""
+    await attempts.count()
+    data = parse(SignUp, data)
+    profile: dict[str, Any] = {"languages": [data.locale]} if data.locale else {}
+    try:
+        return await sign_up(ctx, data.email, data.password, data.name, **profile)
+    except ValidationFailed as exc:
+        raise ValidationFailed(
+            [FieldError(_input_field(e.field), e.message) for e in exc.errors]
+        ) from None
+
+
+def _input_field(field: str) -> str:
+    """The `SignUp` field a profile error is about."""
+    if field.startswith("languages"):
+        return "locale"
+    return "name" if field == "display_name" else field
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> uuid.UUID | None:
@@ -195,7 +277,7 @@ async def change_password(ctx: Ctx, current_password: str, new_password: str) ->
     )).first()
     if account is None:
         raise NotFound("account", person_id)
-    policy = password_error("new_password", new_password)
+    policy = password_error("new_password", new_password, account.email)
     if not await _verify(account.password_hash, current_password):
         raise ValidationFailed.on("current_password", "does not match")
     if policy is not None:
@@ -205,6 +287,22 @@ async def change_password(ctx: Ctx, current_password: str, new_password: str) ->
         account.password_hash = new_hash
         ctx.session.add(account)
     return _view(account)
+
+
+async def confirm_password(
+    session: AsyncSession, person_id: uuid.UUID, password: str | None
+) -> Account | None:
+    """Re-authentication: the person's login once `password` matches it again; None when the
+    person has no login (nothing to confirm). A missing or wrong password is a field error."""
+    stmt = select(Account).where(Account.person_id == person_id)
+    account = (await session.exec(stmt)).first()
+    if account is None:
+        return None
+    if not password:
+        raise ValidationFailed.on("password", "confirm with your password")
+    if len(password) > 4 * MAX_PASSWORD or not await _verify(account.password_hash, password):
+        raise ValidationFailed.on("password", "does not match")
+    return account
 
 
 async def get_own(ctx: Ctx) -> AccountView:

@@ -37,6 +37,7 @@ class Channel(StrEnum):
 
 class Person(Entity, table=True):
     __tablename__ = "person"
+    __table_args__ = (sa.Index("ix_person_updated", "updated_at"),)
 
     display_name: str = Field(sa_type=sa.String(120))
     city: str | None = Field(default=None, sa_type=sa.String(120))
@@ -84,6 +85,8 @@ class Membership(Entity, table=True):
     __table_args__ = (
         sa.UniqueConstraint("person_id", "chapter_id"),
         sa.Index("ix_membership_chapter_role", "chapter_id", "role"),
+        sa.Index("ix_membership_updated", "updated_at"),
+        sa.Index("ix_membership_chapter_updated", "chapter_id", "updated_at"),
     )
 
     person_id: uuid.UUID = Field(foreign_key="person.id", index=True, ondelete="CASCADE")

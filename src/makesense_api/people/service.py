@@ -16,6 +16,7 @@ from makesense_api.authz.principal import Scope
 from makesense_api.chapters import service as chapters
 from makesense_api.chapters.models import Chapter
 from makesense_api.context import Ctx
+from makesense_api.feeds.changes import PERSON_LEFT
 from makesense_api.kit.db import unique_or, use_case
 from makesense_api.kit.errors import (
     Conflict,
@@ -26,6 +27,7 @@ from makesense_api.kit.errors import (
     ValidationFailed,
 )
 from makesense_api.kit.models import Tombstone
+from makesense_api.kit.outbox import record
 from makesense_api.kit.pagination import Cursor, Page, keyset_page
 from makesense_api.kit.schemas import null_errors, parse, raise_if
 from makesense_api.kit.validation import country_error, language_error, normalize_language
@@ -222,7 +224,9 @@ async def create(
         await chapters.load_visible(ctx, chapter_id)
         await ctx.authz.require(PEOPLE_MANAGE, chapter_id)
         person = await new_person(ctx, data.model_copy(update={"home_chapter_id": chapter_id}))
-        ctx.session.add(Membership(person_id=person.id, chapter_id=chapter_id, role=Role.MEMBER))
+        membership = Membership(person_id=person.id, chapter_id=chapter_id, role=Role.MEMBER)
+        ctx.session.add(membership)
+        _announce_membership(ctx, membership)
         await ctx.session.flush()
     return (await _views(ctx, [person]))[0]
 
@@ -262,6 +266,13 @@ def _membership_view(m: Membership) -> MembershipView:
     return MembershipView(m.id, m.person_id, m.chapter_id, Role(m.role).label, m.created_at)
 
 
+def _announce_membership(ctx: Ctx, m: Membership) -> None:
+    record(
+        ctx, "membership.created", m.chapter_id, m.id,
+        membership_id=m.id, person_id=m.person_id, role=Role(m.role).label,
+    )
+
+
 def _parse_role(role: str) -> Role:
     try:
         return Role.parse(role)
@@ -290,6 +301,7 @@ async def join(ctx: Ctx, chapter_id: uuid.UUID) -> MembershipView:
         try:
             async with unique_or(ctx.session, Conflict("joined concurrently")):
                 ctx.session.add(membership)
+                _announce_membership(ctx, membership)
         except Conflict:
             # A concurrent request joined first: joining is idempotent, return that one.
             return await join(ctx, chapter_id)
@@ -320,6 +332,7 @@ async def set_role(
             except NotFound:
                 raise ValidationFailed.on("person_id", "no such person") from None
             membership = Membership(person_id=person_id, chapter_id=chapter_id, role=wanted)
+            _announce_membership(ctx, membership)
         elif (
             membership.role == Role.ADMIN
             and wanted < Role.ADMIN
@@ -354,6 +367,8 @@ async def remove_member(ctx: Ctx, chapter_id: uuid.UUID, person_id: uuid.UUID) -
         ctx.session.add(
             Tombstone(entity="membership", entity_id=membership.id, chapter_id=chapter_id)
         )
+        # The person leaves the view of the chapter's organizers (people change feeds).
+        ctx.session.add(Tombstone(entity=PERSON_LEFT, entity_id=person_id, chapter_id=chapter_id))
 
 
 async def _last_admin(ctx: Ctx, chapter_id: uuid.UUID) -> bool:
@@ -382,6 +397,24 @@ async def list_members(
         ctx.session, stmt, [col(Membership.id)], lambda m: [m.id], after, limit
     )
     return page.replace([_membership_view(m) for m in page.items])
+
+
+async def get_member(ctx: Ctx, chapter_id: uuid.UUID, person_id: uuid.UUID) -> MembershipView:
+    """One membership of a chapter, for those who may list its members."""
+    await chapters.load_visible(ctx, chapter_id)
+    await ctx.authz.require(MEMBERS_READ, chapter_id)
+    stmt = select(Membership).where(
+        Membership.chapter_id == chapter_id, Membership.person_id == person_id
+    )
+    membership = (await ctx.session.exec(stmt)).first()
+    if membership is None:
+        raise NotFound("membership", f"{chapter_id}/{person_id}")
+    return _membership_view(membership)
+
+
+def membership_views(memberships: list[Membership]) -> list[MembershipView]:
+    """Read models of membership rows (for batch reads elsewhere, such as change feeds)."""
+    return [_membership_view(m) for m in memberships]
 
 
 async def memberships_of(ctx: Ctx, person_id: uuid.UUID) -> list[MembershipView]:

@@ -27,6 +27,7 @@ from sqlmodel import col, select
 from makesense_api.authz.policy import PROGRAMS_MANAGE
 from makesense_api.authz.principal import Scope
 from makesense_api.context import Ctx
+from makesense_api.impact import rollup
 from makesense_api.kit.clock import as_utc, utcnow
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, NotFound, ValidationFailed
@@ -284,6 +285,7 @@ async def complete(ctx: Ctx, enrolment_id: uuid.UUID, now: datetime | None = Non
         enrolment.status = EnrolmentStatus.COMPLETED.value
         enrolment.completed_at = as_utc(now) if now is not None else utcnow()
         ctx.session.add(enrolment)
+        await rollup.refresh_people(ctx.session, [enrolment.person_id])
         _announce(ctx, COMPLETED, enrolment, program)
     return _view(enrolment)
 

@@ -28,6 +28,7 @@ class Program(Entity, table=True):
     __tablename__ = "program"
     __table_args__ = (
         sa.Index("ix_program_status_starts", "status", "starts_at"),
+        sa.Index("ix_program_updated", "updated_at"),
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         sa.CheckConstraint("target_people >= 1", name="target_positive"),
     )
@@ -61,6 +62,7 @@ class Enrolment(Entity, table=True):
         sa.UniqueConstraint("program_id", "person_id"),
         sa.Index("ix_enrolment_program_status", "program_id", "status"),
         sa.Index("ix_enrolment_person", "person_id", "status"),
+        sa.Index("ix_enrolment_program_updated", "program_id", "updated_at"),
         # Impact counts completed enrolments per chapter subtree and period.
         sa.Index("ix_enrolment_chapter_completed", "chapter_id", "status", "completed_at"),
     )

@@ -29,8 +29,7 @@ from makesense_api.authz.principal import Scope
 from makesense_api.chapters import service as chapters
 from makesense_api.chapters.models import Chapter
 from makesense_api.context import Ctx
-from makesense_api.feeds.changes import Gone, Source
-from makesense_api.feeds.changes import changes_since as feed_changes
+from makesense_api.feeds.changes import Gone, chapter_changed
 from makesense_api.kit.clock import as_utc, utcnow
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
@@ -199,10 +198,10 @@ async def changes_since(
     hideable: sa.ColumnElement[bool] = col(Program.status).in_(PUBLIC)
     if reach is not None:
         hideable = sa.and_(hideable, col(Program.id).in_(involving(reach)))
-    source = Source(
-        Program, "program", visible_clause(ctx), hideable, reach, lambda ids: get_many(ctx, ids)
-    )
-    return await feed_changes(ctx, source, since, after, limit)
+    link = sa.alias(ProgramChapter.__table__)  # type: ignore[attr-defined]
+    seen = link.c.program_id.in_(select(Program.id).where(sa.or_(visible_clause(ctx), hideable)))
+    taking_part = chapter_changed(since, link, link.c.program_id, link.c.chapter_id, seen)
+    return await _reads.changes_since(ctx, hideable, since, after, limit, [taking_part])
 
 
 # -- writes ---------------------------------------------------------------------------------

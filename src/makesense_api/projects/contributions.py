@@ -4,6 +4,9 @@
   project; offering again is a no-op.
 - offered → accepted | declined, accepted → done (the project's managers); the contributor may
   withdraw an offer not yet answered.
+- `answered_at` is set once, when the contribution becomes accepted (or done, were it ever
+  recorded done without being accepted first): impact dates the contribution by it, and no
+  later change (done, hours, message, erasure of the contributor) moves it.
 
 A contribution is seen by its contributor and by the project's managers.
 """
@@ -19,9 +22,12 @@ from sqlmodel.sql.expression import Select
 from makesense_api.authz.policy import PROJECTS_MANAGE
 from makesense_api.authz.principal import Scope
 from makesense_api.context import Ctx
+from makesense_api.impact import rollup
+from makesense_api.kit.clock import utcnow
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from makesense_api.kit.models import Tombstone
+from makesense_api.kit.outbox import record
 from makesense_api.kit.pagination import Cursor, Page, Window, keyset_page, keyset_pages_by
 from makesense_api.kit.schemas import parse
 from makesense_api.people.models import Person
@@ -223,7 +229,17 @@ async def offer(
             if need.status != NeedStatus.OPEN:
                 raise Conflict("this need is no longer open")
             contribution_id = await _insert_offer(ctx, need.id, person_id, data.message)
+            _announce(ctx, "contribution.offered", contribution_id, need.id, project)
     return await get(ctx, contribution_id)
+
+
+def _announce(
+    ctx: Ctx, type_: str, contribution_id: uuid.UUID, need_id: uuid.UUID, project: Project
+) -> None:
+    record(
+        ctx, type_, project.home_chapter_id, contribution_id,
+        contribution_id=contribution_id, need_id=need_id, project_id=project.id,
+    )
 
 
 async def _answer(
@@ -240,9 +256,14 @@ async def _answer(
         if contribution.status != MOVES[target]:
             raise Conflict(f"a contribution {contribution.status} cannot become {target}")
         contribution.status = target.value
+        if target in (ContributionStatus.ACCEPTED, ContributionStatus.DONE):
+            contribution.answered_at = contribution.answered_at or utcnow()
         if hours is not None:
             contribution.hours = hours
         ctx.session.add(contribution)
+        await rollup.refresh_people(ctx.session, [contribution.person_id])
+        if target == ContributionStatus.ACCEPTED:
+            _announce(ctx, "contribution.accepted", contribution.id, contribution.need_id, project)
     return _view(contribution, project, name)
 
 

@@ -1,6 +1,7 @@
 """Project, need and contribution tables."""
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -8,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from makesense_api.kit.models import Entity
+from makesense_api.kit.types import AwareDateTime
 
 
 class ProjectStage(StrEnum):
@@ -37,7 +39,10 @@ class ContributionStatus(StrEnum):
 
 class Project(Entity, table=True):
     __tablename__ = "project"
-    __table_args__ = (sa.Index("ix_project_chapter_status", "home_chapter_id", "status"),)
+    __table_args__ = (
+        sa.Index("ix_project_chapter_status", "home_chapter_id", "status"),
+        sa.Index("ix_project_updated", "updated_at"),
+    )
 
     slug: str = Field(sa_type=sa.String(80), unique=True, index=True)
     title: str = Field(sa_type=sa.String(200))
@@ -67,7 +72,10 @@ class ProjectCause(SQLModel, table=True):
 
 class Need(Entity, table=True):
     __tablename__ = "need"
-    __table_args__ = (sa.Index("ix_need_skill_status", "skill", "status"),)
+    __table_args__ = (
+        sa.Index("ix_need_skill_status", "skill", "status"),
+        sa.Index("ix_need_project_updated", "project_id", "updated_at"),
+    )
 
     project_id: uuid.UUID = Field(foreign_key="project.id", index=True, ondelete="CASCADE")
     skill: str = Field(sa_type=sa.String(64))
@@ -81,6 +89,8 @@ class Contribution(Entity, table=True):
     __table_args__ = (
         sa.UniqueConstraint("need_id", "person_id"),
         sa.Index("ix_contribution_person_status", "person_id", "status"),
+        sa.Index("ix_contribution_updated", "updated_at"),
+        sa.Index("ix_contribution_answered", "answered_at"),
     )
 
     need_id: uuid.UUID = Field(foreign_key="need.id", index=True, ondelete="CASCADE")
@@ -88,3 +98,6 @@ class Contribution(Entity, table=True):
     status: str = Field(default=ContributionStatus.OFFERED, sa_type=sa.String(16))
     message: str | None = Field(default=None, sa_type=sa.Text)
     hours: float | None = None
+    # When it was accepted (or recorded done without being accepted first); None while offered
+    # or declined. Impact dates the contribution by it, so later edits leave past figures be.
+    answered_at: datetime | None = Field(default=None, sa_type=AwareDateTime)

@@ -14,6 +14,7 @@ from makesense_api.authz.principal import Scope
 from makesense_api.context import Ctx
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, NotFound, ValidationFailed
+from makesense_api.kit.outbox import record
 from makesense_api.kit.pagination import Cursor, Page, Window, keyset_page, keyset_pages_by
 from makesense_api.kit.schemas import null_errors, parse, raise_if
 from makesense_api.people.service import normalize_skill
@@ -123,11 +124,11 @@ def _skill(skill: str) -> str:
     return normal
 
 
-async def _managed(ctx: Ctx, need_id: uuid.UUID) -> Need:
+async def _managed(ctx: Ctx, need_id: uuid.UUID) -> tuple[Need, Project]:
     ctx.authz.require_scope(Scope.PROJECTS_WRITE)
     need, project = await load(ctx, need_id)
     await require_manager(ctx, project)
-    return need
+    return need, project
 
 
 async def create(ctx: Ctx, project_id: uuid.UUID, data: NeedCreate | dict[str, Any]) -> NeedView:
@@ -144,6 +145,7 @@ async def create(ctx: Ctx, project_id: uuid.UUID, data: NeedCreate | dict[str, A
             description=data.description,
         )
         ctx.session.add(need)
+        _announce(ctx, "need.opened", need, project)
     return view(need)
 
 
@@ -151,7 +153,7 @@ async def update(ctx: Ctx, need_id: uuid.UUID, data: NeedUpdate | dict[str, Any]
     """Change a need's skill or text (the project's managers)."""
     data = parse(NeedUpdate, data)
     async with use_case(ctx.session):
-        need = await _managed(ctx, need_id)
+        need, _ = await _managed(ctx, need_id)
         raise_if(list(null_errors(data, ("skill", "title"))))
         if data.skill is not None:
             need.skill = _skill(data.skill)
@@ -163,13 +165,19 @@ async def update(ctx: Ctx, need_id: uuid.UUID, data: NeedUpdate | dict[str, Any]
     return view(need)
 
 
+def _announce(ctx: Ctx, type_: str, need: Need, project: Project) -> None:
+    record(ctx, type_, project.home_chapter_id, need.id, need_id=need.id, project_id=project.id)
+
+
 async def _move(ctx: Ctx, need_id: uuid.UUID, source: NeedStatus, target: NeedStatus) -> NeedView:
     async with use_case(ctx.session):
-        need = await _managed(ctx, need_id)
+        need, project = await _managed(ctx, need_id)
         if need.status != source:
             raise Conflict(f"only an {source} need can become {target}")
         need.status = target.value
         ctx.session.add(need)
+        kind = "need.filled" if target == NeedStatus.FILLED else "need.opened"
+        _announce(ctx, kind, need, project)
     return view(need)
 
 

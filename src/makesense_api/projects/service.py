@@ -22,12 +22,13 @@ from makesense_api.authz.principal import Scope
 from makesense_api.chapters import service as chapters
 from makesense_api.chapters.models import Chapter
 from makesense_api.context import Ctx
-from makesense_api.feeds.changes import Gone, Source
-from makesense_api.feeds.changes import changes_since as feed_changes
+from makesense_api.feeds.changes import Gone, chapter_changed
+from makesense_api.impact import rollup
 from makesense_api.kit.clock import utcnow
 from makesense_api.kit.db import use_case
 from makesense_api.kit.errors import Conflict, FieldError, NotFound, ValidationFailed
 from makesense_api.kit.i18n import Translations, localize, validate_translations
+from makesense_api.kit.outbox import record
 from makesense_api.kit.pagination import Cursor, Page, keyset_page
 from makesense_api.kit.reads import Reader
 from makesense_api.kit.schemas import null_errors, parse, raise_if
@@ -206,10 +207,10 @@ async def changes_since(
     hideable: sa.ColumnElement[bool] = col(Project.status).in_(PUBLIC)
     if reach is not None:
         hideable = sa.and_(hideable, col(Project.home_chapter_id).in_(reach))
-    source = Source(
-        Project, "project", visible_clause(ctx), hideable, reach, lambda ids: get_many(ctx, ids)
-    )
-    return await feed_changes(ctx, source, since, after, limit)
+    item = sa.alias(Project.__table__)  # type: ignore[attr-defined]
+    seen = item.c.id.in_(select(Project.id).where(sa.or_(visible_clause(ctx), hideable)))
+    homes = chapter_changed(since, item, item.c.id, item.c.home_chapter_id, seen)
+    return await _reads.changes_since(ctx, hideable, since, after, limit, [homes])
 
 
 # -- projects: writes ---------------------------------------------------------------------
@@ -334,6 +335,7 @@ async def update(
             project.stage = data.stage.value
         if data.causes is not None:
             await _set_causes(ctx, project.id, data.causes)
+            await rollup.refresh_project(ctx.session, project.id)
         _touch(ctx, project)
     return (await _views(ctx, [project]))[0]
 
@@ -347,6 +349,9 @@ async def _move(
             raise Conflict(f"only a {source} project can become {target}")
         project.status = target.value
         ctx.session.add(project)
+        if target == ProjectStatus.PUBLISHED:
+            record(ctx, "project.published", project.home_chapter_id, project.id,
+                   project_id=project.id)
     return (await _views(ctx, [project]))[0]
 
 

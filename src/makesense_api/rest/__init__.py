@@ -24,7 +24,17 @@ PREFIX = "/v1"
 
 def all_operations() -> list[Operation]:
     """Every REST operation, in the order the OpenAPI document lists them."""
-    from makesense_api.rest import chapters, events, impact, people, programs, projects
+    from makesense_api.rest import (
+        account,
+        chapters,
+        events,
+        feeds,
+        impact,
+        people,
+        programs,
+        projects,
+        webhooks,
+    )
 
     return [
         *chapters.api.operations,
@@ -32,7 +42,10 @@ def all_operations() -> list[Operation]:
         *projects.api.operations,
         *programs.api.operations,
         *people.api.operations,
+        *feeds.api.operations,
+        *account.api.operations,
         *impact.api.operations,
+        *webhooks.api.operations,
     ]
 
 

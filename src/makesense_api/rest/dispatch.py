@@ -229,7 +229,7 @@ async def _run(op: Operation, request: Request) -> Response:
         raise exc from None
     response = _respond(op, request, result)
     if key is not None:
-        await idempotency.finish(ctx, key, response)
+        await idempotency.finish(ctx, key, response, keep_body=not op.secret)
     return response
 
 
@@ -239,6 +239,8 @@ def _respond(op: Operation, request: Request, result: Any) -> Response:
     body, headers = represent(op, request, result)
     media = headers.pop("Content-Type")
     headers.update(_cache_headers(request))
+    if op.cache_control is not None:
+        headers["Cache-Control"] = op.cache_control
     if op.location is not None:
         headers["Location"] = op.location(result)
     if request.method in SAFE:
@@ -257,6 +259,6 @@ async def dispatch(op: Operation, request: Request) -> Response:
         return problems.from_domain(exc, op.scope)
     except HttpProblem as exc:
         return problems.from_http(exc)
-    except Exception:
+    except Exception as exc:
         log.exception("REST operation failed", extra={"operation": op.operation_id})
-        return problems.internal_error()
+        return problems.internal_error(exc)

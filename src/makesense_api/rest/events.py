@@ -1,16 +1,27 @@
 """`/v1/events` and `/v1/registrations`: events, their life cycle, and people's places."""
 
 import uuid
+from datetime import datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
 from makesense_api.authz.principal import Scope
-from makesense_api.events import checkin, registrations
+from makesense_api.events import checkin, recurrence, registrations
 from makesense_api.events import service as events
 from makesense_api.events.models import EventFormat, EventStatus, RegistrationStatus
-from makesense_api.events.schemas import EventCreate, EventUpdate, EventView, RegistrationView
+from makesense_api.events.schemas import (
+    EventCreate,
+    EventFilter,
+    EventUpdate,
+    EventView,
+    RegistrationView,
+    SeriesCreate,
+    SeriesEdit,
+    SeriesView,
+)
 from makesense_api.feeds import ical
+from makesense_api.feeds import registrations as registration_feeds
 from makesense_api.feeds.changes import Gone
 from makesense_api.kit.errors import ValidationFailed
 from makesense_api.kit.pagination import Page
@@ -18,10 +29,12 @@ from makesense_api.kit.schemas import Input
 from makesense_api.rest import schemas
 from makesense_api.rest.operations import Call, NoQuery, Registry
 from makesense_api.rest.params import FeedQuery, PageQuery
+from makesense_api.rest.schemas import Out
 
 api = Registry("events")
 EVENT = "/events/{event_id:uuid}"
 REGISTRATION = "/registrations/{registration_id:uuid}"
+SERIES = "/series/{series_id:uuid}"
 
 
 class EventQuery(FeedQuery):
@@ -163,7 +176,7 @@ class CheckIn(Input):
     )
 
 
-class RegistrationQuery(PageQuery):
+class RegistrationQuery(FeedQuery):
     status: RegistrationStatus | None = None
 
 
@@ -186,12 +199,19 @@ async def register(c: Call[NoQuery, RegistrationCreate]) -> RegistrationView:
 
 @api.get(
     EVENT + "/registrations", "List an event's registrations", response=schemas.Registration,
-    collection=True, scope=Scope.REGISTRATIONS_READ,
+    collection=True, scope=Scope.REGISTRATIONS_READ, feed=True,
 )
-async def list_registrations(c: Call[RegistrationQuery, None]) -> Page[RegistrationView]:
+async def list_registrations(
+    c: Call[RegistrationQuery, None],
+) -> Page[RegistrationView] | Page[RegistrationView | Gone]:
     """The attendee list in arrival order, for organizers of the host chapter (and partners
-    granted `registrations:read` there)."""
+    granted `registrations:read` there). With `updated_since`, a change feed of the list:
+    cancellations come back with status `cancelled`, deletions as tombstones."""
     q = c.query
+    if q.updated_since is not None:
+        return await registration_feeds.event_changes(
+            c.ctx, c.id("event_id"), q.updated_since, q.cursor, q.limit
+        )
     status = q.status.value if q.status else None
     return await registrations.list_registrations(
         c.ctx, c.id("event_id"), status, q.cursor, q.limit
@@ -225,3 +245,89 @@ async def check_in(c: Call[NoQuery, CheckIn]) -> RegistrationView:
     """Mark a seated registration attended (or no_show), for organizers of a published
     event."""
     return await checkin.check_in(c.ctx, c.id("registration_id"), c.body.status)
+
+
+# -- recurring series ----------------------------------------------------------------------
+
+
+class Series(Out):
+    """A recurring series: a weekly or monthly rule whose occurrences are events of their own,
+    each with its own registrations."""
+
+    id: uuid.UUID
+    chapter_id: uuid.UUID = Field(description="The host chapter.")
+    frequency: str = Field(description="weekly or monthly.")
+    interval: int = Field(description="Every `interval` weeks or months.")
+    by_weekday: list[int] = Field(description="Weekly series: ISO weekdays, 1 = Monday.")
+    count: int | None = Field(description="How many occurrences, when bounded by a count.")
+    until: datetime | None = Field(description="Start of the last occurrence, when bounded "
+                                   "by a date.")
+    timezone: str = Field(description="IANA zone the wall-clock start is kept in.")
+    local_start: str = Field(description="Wall-clock start, HH:MM, kept across DST changes.")
+    duration_minutes: int
+    event_ids: list[uuid.UUID] = Field(
+        description="The occurrences the caller may see, earliest first."
+    )
+
+
+def _series_location(view: SeriesView) -> str:
+    return f"/v1/series/{view.id}"
+
+
+@api.post(
+    "/series", "Create a recurring series", response=Series, status=201,
+    scope=Scope.EVENTS_WRITE, location=_series_location,
+)
+async def create_series(c: Call[NoQuery, SeriesCreate]) -> SeriesView:
+    """Create a series of draft events in a chapter whose events the caller manages: weekly
+    (on `by_weekday`, default the start date's day) or monthly (on the start date's day),
+    every `interval` weeks or months, bounded by `count` or `until` (exactly one; at most 200
+    occurrences). Each occurrence starts at `local_start` in `timezone`, so the wall-clock
+    time holds across DST changes; one falling in a DST gap is refused, naming its date."""
+    return await recurrence.create_series(c.ctx, c.body)
+
+
+@api.get(SERIES, "Get a series", response=Series, anonymous=True, scope=Scope.EVENTS_READ)
+async def get_series(c: Call[NoQuery, None]) -> SeriesView:
+    """A series and the ids of the occurrences the caller may see; 404 when they see none."""
+    return await recurrence.get_series(c.ctx, c.id("series_id"))
+
+
+class OccurrenceQuery(PageQuery):
+    status: EventStatus | Literal["any"] = Field(
+        default="any", description="Only this status; `any`: every status the caller may see."
+    )
+
+
+@api.get(
+    SERIES + "/events", "List a series' occurrences", response=schemas.Event, collection=True,
+    anonymous=True, scope=Scope.EVENTS_READ,
+)
+async def list_occurrences(c: Call[OccurrenceQuery, None]) -> Page[EventView]:
+    """The occurrences of a series the caller may see, past and future, by start time; 404
+    when the caller sees none of them."""
+    series = await recurrence.get_series(c.ctx, c.id("series_id"))
+    status = None if c.query.status == "any" else c.query.status
+    flt = EventFilter(series_id=series.id, status=status, upcoming=False)
+    return await events.list_events(c.ctx, flt, c.query.cursor, c.query.limit)
+
+
+@api.post(
+    SERIES + "/publish", "Publish a series", response=Series, scope=Scope.EVENTS_WRITE,
+    conflicts=True,
+)
+async def publish_series(c: Call[NoQuery, None]) -> SeriesView:
+    """Publish every draft occurrence of the series that has not ended."""
+    return await recurrence.publish_series(c.ctx, c.id("series_id"))
+
+
+@api.post(
+    EVENT + "/update-following", "Edit this and following occurrences", response=Series,
+    scope=Scope.EVENTS_WRITE, conflicts=True,
+)
+async def update_following(c: Call[NoQuery, SeriesEdit]) -> SeriesView:
+    """Change an occurrence and every later one of its series (cancelled ones stay as they
+    are); earlier occurrences are untouched, and when there are any the series is split, as
+    calendars do: the answer is the series of the changed occurrences. All of them change or
+    none (422 names the date of an occurrence that cannot take the change)."""
+    return await recurrence.update_following(c.ctx, c.id("event_id"), c.body)

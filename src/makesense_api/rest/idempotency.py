@@ -8,11 +8,18 @@ for, so two users of one app never share keys) and remembered for `rest_idempote
                          the key back with everything else, so the request may be retried
     same key, same body  the stored status, body and representation headers, replayed
     same key, other body 422: a key names one request
+    secret answers       an answer that shows a secret once (a new feed token) is not stored:
+                         its replay is 409, the request is not run again
     duplicate in flight  409 (PostgreSQL: a transaction-scoped advisory lock per key; on
                          SQLite write transactions run one at a time, so a duplicate waits for
                          the first to commit and is then replayed)
 
 Anonymous requests are not remembered: nothing an anonymous POST does succeeds.
+
+Keys expire after `rest_idempotency_ttl_s` (24 hours by default): an expired key is ignored
+at lookup (a retry after that is a new request; its old row is replaced), and
+`purge_expired_idempotency_keys` deletes expired rows in bounded batches (`makesense-api
+purge`), through the index on `created_at`.
 """
 
 import hashlib
@@ -23,18 +30,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
 from makesense_api.config import Settings
 from makesense_api.context import Ctx
-from makesense_api.kit.clock import utcnow
+from makesense_api.kit.clock import as_utc, utcnow
 from makesense_api.kit.errors import Conflict, ValidationFailed
 from makesense_api.kit.ids import new_id
 from makesense_api.kit.models import created_field
 
 HEADER = "idempotency-key"
 MAX_KEY = 255
+DEFAULT_TTL = timedelta(seconds=86_400)
+PURGE_BATCH = 1_000
 REPLAYED_HEADERS = ("content-type", "etag", "location", "content-language", "link")
 
 
@@ -55,6 +65,11 @@ class IdempotencyKey(SQLModel, table=True):
     body: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
     headers: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: datetime = created_field()
+
+
+def ttl_of(settings: Settings) -> timedelta:
+    """How long a key is remembered."""
+    return timedelta(seconds=settings.rest_idempotency_ttl_s)
 
 
 def key_of(request: Request) -> str | None:
@@ -98,6 +113,10 @@ async def _claim(ctx: Ctx, owner: str, key: str) -> None:
 
 
 def _replay(row: IdempotencyKey) -> Response:
+    if row.body is None:
+        raise Conflict(
+            "this request was already done; its answer showed a secret once and is not kept"
+        )
     headers = {k: v for k, v in row.headers.items() if k != "content-type"}
     headers["Idempotent-Replayed"] = "true"
     return Response(
@@ -118,9 +137,8 @@ async def begin(ctx: Ctx, request: Request, key: str, raw: bytes) -> Response | 
     fingerprint = _fingerprint(request, raw)
     stmt = select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
     row = (await ctx.session.exec(stmt)).first()
-    if row is not None and row.created_at < utcnow() - timedelta(
-        seconds=settings.rest_idempotency_ttl_s
-    ):
+    if row is not None and row.created_at <= utcnow() - ttl_of(settings):
+        # Expired: forgotten, so this request is a new one under the same key.
         await ctx.session.delete(row)
         await ctx.session.flush()
         row = None
@@ -142,8 +160,9 @@ async def begin(ctx: Ctx, request: Request, key: str, raw: bytes) -> Response | 
     return None
 
 
-async def finish(ctx: Ctx, key: str, response: Response) -> None:
-    """Store the answer with the key, in the same transaction as the request's writes."""
+async def finish(ctx: Ctx, key: str, response: Response, keep_body: bool = True) -> None:
+    """Store the answer with the key, in the same transaction as the request's writes;
+    without its body when it shows a secret (`keep_body=False`)."""
     owner = _owner(ctx)
     if owner is None:
         return
@@ -153,5 +172,38 @@ async def finish(ctx: Ctx, key: str, response: Response) -> None:
     await ctx.session.exec(
         sa.update(IdempotencyKey)
         .where(col(IdempotencyKey.owner) == owner, col(IdempotencyKey.key) == key)
-        .values(status=response.status_code, body=bytes(response.body), headers=headers)
+        .values(
+            status=response.status_code,
+            body=bytes(response.body) if keep_body else None,
+            headers=headers,
+        )
     )
+
+
+async def purge_expired_idempotency_keys(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    ttl: timedelta = DEFAULT_TTL,
+    batch: int = PURGE_BATCH,
+) -> int:
+    """Delete at most `batch` keys older than `ttl` at `now`, oldest first; how many.
+
+    Bounded so that a large backlog never holds a long transaction or lock: call it again,
+    committing in between, until it returns less than `batch`. The caller commits.
+    """
+    oldest = (
+        select(IdempotencyKey.id)
+        .where(col(IdempotencyKey.created_at) <= as_utc(now) - ttl)
+        .order_by(col(IdempotencyKey.created_at))
+        .limit(batch)
+    )
+    ids = list((await session.exec(oldest)).all())
+    if not ids:
+        return 0
+    await session.exec(
+        sa.delete(IdempotencyKey)
+        .where(col(IdempotencyKey.id).in_(ids))
+        .execution_options(synchronize_session=False)
+    )
+    return len(ids)

@@ -169,11 +169,15 @@ def _parameters(op: Operation, query: dict[str, Any]) -> list[dict[str, Any]]:
     return params
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {
+def _problem(status: int, description: str) -> dict[str, Any]:
+    problem: dict[str, Any] = {
         "description": description,
         "content": {MEDIA_TYPE: {"schema": {"$ref": REF.format(model="Problem")}}},
     }
+    names = RETRY_HEADERS.get(status, ())
+    if names:
+        problem["headers"] = {n: _response_header(n) for n in names}
+    return problem
 
 
 PROBLEMS = {
@@ -186,7 +190,9 @@ PROBLEMS = {
     413: "The request body is too large.",
     415: "The request body is not JSON.",
     422: "Invalid input; `errors` names each field.",
+    429: "Over the rate limit of the client, address or chapter; retry after `Retry-After`.",
     500: "Unexpected failure; quote `request_id`.",
+    503: "The database cannot be reached now; nothing was saved; retry after `Retry-After`.",
 }
 
 HEADERS = {
@@ -194,7 +200,18 @@ HEADERS = {
     "Content-Language": "Language the multilingual text is given in.",
     "Link": 'The next page: `<url>; rel="next"`.',
     "Location": "URL of the created resource.",
+    "RateLimit-Limit": "Requests (GraphQL: cost points) allowed in the tightest window.",
+    "RateLimit-Remaining": "What is left of that window.",
+    "RateLimit-Reset": "Seconds until that window starts afresh.",
+    "Retry-After": "Seconds to wait before retrying.",
 }
+
+RATE_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+RETRY_HEADERS = {429: ("Retry-After", *RATE_LIMIT_HEADERS), 503: ("Retry-After",)}
+
+
+def _response_header(name: str) -> dict[str, Any]:
+    return {"description": HEADERS[name], "schema": {"type": "string"}}
 
 
 def _content(op: Operation, ref: dict[str, Any] | None) -> dict[str, Any]:
@@ -211,7 +228,7 @@ def _success(op: Operation, ref: dict[str, Any] | None) -> dict[str, Any]:
     if ref is None and op.render is None:
         responses["204"] = {"description": "Done; no content."}
         return responses
-    names = ["ETag"]
+    names = ["ETag", *RATE_LIMIT_HEADERS]
     if op.response is not None and getattr(op.response, "content_language", None):
         names.append("Content-Language")
     if op.collection:
@@ -220,9 +237,7 @@ def _success(op: Operation, ref: dict[str, Any] | None) -> dict[str, Any]:
         names.append("Location")
     responses[str(op.status)] = {
         "description": op.summary,
-        "headers": {
-            n: {"description": HEADERS[n], "schema": {"type": "string"}} for n in names
-        },
+        "headers": {n: _response_header(n) for n in names},
         "content": _content(op, ref),
     }
     if op.method == "GET":
@@ -231,7 +246,7 @@ def _success(op: Operation, ref: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _responses(op: Operation, ref: dict[str, Any] | None) -> dict[str, Any]:
-    statuses = [400, 401, 403, 404, 422, 500]
+    statuses = [400, 401, 403, 404, 422, 429, 500, 503]
     if op.conflicts or op.method == "POST":
         statuses.append(409)
     if op.current is not None:
@@ -286,8 +301,11 @@ def _security_scheme() -> dict[str, Any]:
 
 
 def document(operations: list[Operation]) -> Spec:
-    """The OpenAPI document describing `operations`."""
-    keys, schemas = models_json_schema(_models(operations), ref_template=REF)
+    """The OpenAPI document describing `operations`, and the webhooks the API sends."""
+    from makesense_api.rest.webhooks import outgoing, outgoing_models
+
+    wanted = _models(operations) + [(m, "serialization") for m in outgoing_models()]
+    keys, schemas = models_json_schema(list(dict.fromkeys(wanted)), ref_template=REF)
     defs: dict[str, Any] = schemas.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
@@ -303,10 +321,11 @@ def document(operations: list[Operation]) -> Spec:
             "tags": [{"name": t, "description": f"{t.capitalize()} of the federation."}
                      for t in tags],
             "paths": paths,
+            "webhooks": outgoing(keys),
             "components": {
                 "schemas": components,
                 "parameters": HEADER_PARAMETERS,
-                "responses": {f"Problem{s}": _problem(d) for s, d in PROBLEMS.items()},
+                "responses": {f"Problem{s}": _problem(s, d) for s, d in PROBLEMS.items()},
                 "securitySchemes": {"oauth2": _security_scheme()},
             },
         }

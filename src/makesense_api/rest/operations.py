@@ -72,6 +72,10 @@ class Operation:
     # A body that is not JSON (e.g. text/calendar): the media type and how to render it.
     media: str = "application/json"
     render: Callable[[Any], bytes] | None = None
+    # `Cache-Control` when the default (`no-cache`, private with a token) does not fit.
+    cache_control: str | None = None
+    # The answer shows a secret once: an Idempotency-Key replay never stores nor repeats it.
+    secret: bool = False
     # Other JSON renderings chosen by `Accept` (e.g. application/ld+json): media → builder.
     alternates: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
 

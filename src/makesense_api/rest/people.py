@@ -8,17 +8,20 @@ from makesense_api.authz.principal import Scope
 from makesense_api.events import registrations
 from makesense_api.events.models import RegistrationStatus
 from makesense_api.events.schemas import RegistrationView
+from makesense_api.feeds import collections
+from makesense_api.feeds import registrations as registration_feeds
+from makesense_api.feeds.changes import Gone
 from makesense_api.kit.pagination import Page
 from makesense_api.people import service as people
 from makesense_api.people.schemas import PersonCreate, PersonView
 from makesense_api.rest import schemas
 from makesense_api.rest.operations import Call, NoQuery, Registry
-from makesense_api.rest.params import PageQuery
+from makesense_api.rest.params import FeedQuery
 
 api = Registry("people")
 
 
-class PeopleQuery(PageQuery):
+class PeopleQuery(FeedQuery):
     chapter_id: uuid.UUID | None = Field(
         default=None, description="Members of this chapter's subtree."
     )
@@ -31,18 +34,21 @@ class PersonRegistration(PersonCreate):
     )
 
 
-class MyRegistrationQuery(PageQuery):
+class MyRegistrationQuery(FeedQuery):
     status: RegistrationStatus | None = None
 
 
 @api.get(
     "/people", "List people", response=schemas.Person, collection=True,
-    scope=Scope.PEOPLE_READ,
+    scope=Scope.PEOPLE_READ, feed=True,
 )
-async def list_people(c: Call[PeopleQuery, None]) -> Page[PersonView]:
+async def list_people(c: Call[PeopleQuery, None]) -> Page[PersonView] | Page[PersonView | Gone]:
     """People the caller may see: members of chapters they organize (with `people:read`), and
-    themself. Contact details follow the same rule."""
+    themself. Contact details follow the same rule. With `updated_since`, people who joined
+    those chapters come back, and those who left them (or the caller's reach) as gone."""
     q = c.query
+    if q.updated_since is not None:
+        return await collections.people_changes(c.ctx, q.updated_since, q.cursor, q.limit)
     return await people.list_people(c.ctx, q.chapter_id, q.skill, q.cursor, q.limit)
 
 
@@ -73,11 +79,15 @@ async def get_me(c: Call[NoQuery, None]) -> people.CallerView:
 
 @api.get(
     "/me/registrations", "My registrations", response=schemas.Registration, collection=True,
-    scope=Scope.PROFILE,
+    scope=Scope.PROFILE, feed=True,
 )
-async def my_registrations(c: Call[MyRegistrationQuery, None]) -> Page[RegistrationView]:
+async def my_registrations(
+    c: Call[MyRegistrationQuery, None],
+) -> Page[RegistrationView] | Page[RegistrationView | Gone]:
     """The caller's own registrations, in the order they were made (`profile` or
-    `registrations:read`)."""
+    `registrations:read`); with `updated_since`, those changed since."""
     q = c.query
+    if q.updated_since is not None:
+        return await registration_feeds.my_changes(c.ctx, q.updated_since, q.cursor, q.limit)
     status = q.status.value if q.status else None
     return await registrations.my_registrations(c.ctx, q.cursor, q.limit, status)

@@ -9,7 +9,9 @@ Domain errors (`kit.errors`) map to statuses here and nowhere else:
     Conflict          409  CapacityFull included (code `capacity_full`)
 
 Transport errors (malformed JSON, oversized bodies, failed preconditions) are `HttpProblem`s.
-Unexpected exceptions become a 500 carrying the request id and nothing about the cause.
+Unexpected exceptions become a 500 carrying the request id and nothing about the cause, except
+that the database being unreachable (`kit.db.unavailable`) is a 503 `service_unavailable`
+with `Retry-After`: the request changed nothing and may be retried.
 """
 
 from typing import Any
@@ -19,6 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from makesense_api.kit import errors as domain
+from makesense_api.kit.db import RETRY_AFTER_S, unavailable
 from makesense_api.kit.logs import request_id
 
 MEDIA_TYPE = "application/problem+json"
@@ -37,6 +40,7 @@ TITLES = {
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 
@@ -126,5 +130,13 @@ def from_http(exc: HttpProblem) -> Response:
     return render(exc.status, exc.code, exc.detail, headers=exc.headers)
 
 
-def internal_error() -> Response:
+def internal_error(exc: BaseException | None = None) -> Response:
+    """500 for an unexpected `exc`, or 503 with `Retry-After` when the database is unreachable."""
+    if exc is not None and unavailable(exc):
+        return render(
+            503,
+            "service_unavailable",
+            "the database is unavailable; nothing was changed, retry later",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
     return render(500, "internal_error", "an unexpected error occurred; quote the request id")

@@ -5,6 +5,7 @@ import uuid
 from pydantic import AwareDatetime, Field
 
 from makesense_api.authz.principal import Scope
+from makesense_api.feeds import collections
 from makesense_api.feeds.changes import Gone
 from makesense_api.kit.pagination import Page
 from makesense_api.programs import enrolments, linked_events
@@ -37,7 +38,7 @@ class ProgramQuery(FeedQuery):
     active_at: AwareDatetime | None = Field(default=None, description="Running at this instant.")
 
 
-class EnrolmentQuery(PageQuery):
+class EnrolmentQuery(FeedQuery):
     person_id: uuid.UUID | None = None
     status: EnrolmentStatus | None = None
 
@@ -120,12 +121,19 @@ async def list_program_events(c: Call[PageQuery, None]) -> Page[ProgramEventView
 
 @api.get(
     PROGRAM + "/enrolments", "List a program's enrolments", response=schemas.Enrolment,
-    collection=True, scope=Scope.PROGRAMS_READ,
+    collection=True, scope=Scope.PROGRAMS_READ, feed=True,
 )
-async def list_enrolments(c: Call[EnrolmentQuery, None]) -> Page[EnrolmentView]:
+async def list_enrolments(
+    c: Call[EnrolmentQuery, None],
+) -> Page[EnrolmentView] | Page[EnrolmentView | Gone]:
     """Enrolments the caller may see in the program (their own, and those they organize), in
-    enrolment order."""
+    enrolment order. With `updated_since`, those the caller no longer organizes come back as
+    gone."""
     q = c.query
+    if q.updated_since is not None:
+        return await collections.enrolment_changes(
+            c.ctx, c.id("program_id"), q.updated_since, q.cursor, q.limit
+        )
     flt = EnrolmentFilter(program_id=c.id("program_id"), person_id=q.person_id, status=q.status)
     return await enrolments.list_enrolments(c.ctx, flt, q.cursor, q.limit)
 

@@ -5,6 +5,7 @@ import uuid
 from pydantic import Field
 
 from makesense_api.authz.principal import Scope
+from makesense_api.feeds import collections
 from makesense_api.feeds.changes import Gone
 from makesense_api.kit.pagination import Page
 from makesense_api.projects import contributions, needs
@@ -29,7 +30,7 @@ from makesense_api.projects.schemas import (
 )
 from makesense_api.rest import schemas
 from makesense_api.rest.operations import Call, NoQuery, Registry
-from makesense_api.rest.params import FeedQuery, PageQuery
+from makesense_api.rest.params import FeedQuery
 
 api = Registry("projects")
 PROJECT = "/projects/{project_id:uuid}"
@@ -48,11 +49,11 @@ class ProjectQuery(FeedQuery):
     q: str | None = Field(default=None, max_length=200, description="Text in title or slug.")
 
 
-class NeedQuery(PageQuery):
+class NeedQuery(FeedQuery):
     status: NeedStatus | None = None
 
 
-class ContributionQuery(PageQuery):
+class ContributionQuery(FeedQuery):
     need_id: uuid.UUID | None = None
     project_id: uuid.UUID | None = None
     person_id: uuid.UUID | None = None
@@ -130,11 +131,15 @@ async def archive_project(c: Call[NoQuery, None]) -> ProjectView:
 
 @api.get(
     PROJECT + "/needs", "List a project's needs", response=schemas.Need, collection=True,
-    anonymous=True, scope=Scope.PROJECTS_READ,
+    anonymous=True, scope=Scope.PROJECTS_READ, feed=True,
 )
-async def list_needs(c: Call[NeedQuery, None]) -> Page[NeedView]:
+async def list_needs(c: Call[NeedQuery, None]) -> Page[NeedView] | Page[NeedView | Gone]:
     """A visible project's needs in creation order, optionally only open or filled ones."""
     q = c.query
+    if q.updated_since is not None:
+        return await collections.need_changes(
+            c.ctx, c.id("project_id"), q.updated_since, q.cursor, q.limit
+        )
     status = q.status.value if q.status else None
     return await needs.list_needs(c.ctx, c.id("project_id"), status, q.cursor, q.limit)
 
@@ -197,12 +202,17 @@ async def offer_help(c: Call[NoQuery, ContributionOffer]) -> ContributionView:
 
 @api.get(
     "/contributions", "List contributions", response=schemas.Contribution, collection=True,
-    scope=Scope.PROJECTS_READ,
+    scope=Scope.PROJECTS_READ, feed=True,
 )
-async def list_contributions(c: Call[ContributionQuery, None]) -> Page[ContributionView]:
+async def list_contributions(
+    c: Call[ContributionQuery, None],
+) -> Page[ContributionView] | Page[ContributionView | Gone]:
     """Contributions the caller may see (their own, and those on projects they manage), in
-    offer order."""
+    offer order. With `updated_since`, withdrawn offers and those the caller no longer
+    manages come back as gone."""
     q = c.query
+    if q.updated_since is not None:
+        return await collections.contribution_changes(c.ctx, q.updated_since, q.cursor, q.limit)
     status = q.status.value if q.status else None
     return await contributions.list_contributions(
         c.ctx, q.need_id, q.project_id, q.person_id, status, q.cursor, q.limit

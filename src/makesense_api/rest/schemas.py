@@ -263,6 +263,16 @@ class Person(Out):
     updated_at: datetime
 
 
+class Membership(Out):
+    """A person's membership of a chapter, with their role there."""
+
+    id: uuid.UUID
+    person_id: uuid.UUID
+    chapter_id: uuid.UUID
+    role: str = Field(description="member, organizer or admin.")
+    created_at: datetime
+
+
 class Me(Out):
     """The caller: the token's subject, scopes and reach, and the person's own profile."""
 

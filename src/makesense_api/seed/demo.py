@@ -31,6 +31,7 @@ from makesense_api.chapters import service as chapters
 from makesense_api.chapters.models import Chapter, ChapterKind
 from makesense_api.chapters.schemas import ChapterView
 from makesense_api.context import Ctx
+from makesense_api.impact import rollup
 from makesense_api.kit import clock
 from makesense_api.partners.models import PartnerGrant, PartnerOrganisation
 from makesense_api.people import service as people
@@ -751,6 +752,7 @@ async def seed_demo(ctx: Ctx) -> DemoSummary:
     for v in volunteers:
         residents.setdefault(v.place.slug, []).append(v.id)
     activity = await seed_activity(ctx, Network(views, residents), clock.utcnow())
+    await rollup.rebuild(session)  # contributions and enrolments above bypass the services
     await session.flush()
     return DemoSummary(
         chapters=len(views),
@@ -913,10 +915,14 @@ async def _projects(
                     status=status,
                     message=rng.choice(messages),
                     hours=hours,
+                    answered_at=clock.utcnow() if status in ANSWERED else None,
                 ))
                 contributions_made += 1
         await session.flush()
     return needs_made, contributions_made
+
+
+ANSWERED = (ContributionStatus.ACCEPTED, ContributionStatus.DONE)  # statuses with `answered_at`
 
 
 def contribution_plan(

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from makesense_api.authz.principal import Scope
 from makesense_api.chapters.models import ChapterKind, ChapterStatus
+from makesense_api.impact import rollup
 from makesense_api.kit.clock import utcnow
 from makesense_api.kit.db import Database
 from makesense_api.kit.ids import new_id
@@ -38,6 +39,7 @@ from makesense_api.models import metadata
 from makesense_api.people.models import Role
 from makesense_api.projects.models import NeedStatus, ProjectStage, ProjectStatus
 from makesense_api.seed.demo import (
+    ANSWERED,
     CAUSE_WEIGHTS,
     FIRST_NAMES,
     LAST_NAMES,
@@ -927,6 +929,7 @@ async def seed_projects(seed: LargeSeed) -> None:
                         "id": new_id(), "created_at": when, "updated_at": when,
                         "need_id": need_id, "person_id": seed.people[helper],
                         "status": str(c_status), "message": None, "hours": hours,
+                        "answered_at": when if c_status in ANSWERED else None,
                     })
         await seed.write(
             (table("project"), projects),
@@ -1028,3 +1031,6 @@ async def seed_large(
         raise RuntimeError("the database already holds chapters; seed an empty database")
     for step in list(steps if steps is not None else STEPS):
         await step.run(seed)
+    async with database.sessionmaker() as session:  # the rows above bypassed the services
+        await rollup.rebuild(session)
+        await session.commit()

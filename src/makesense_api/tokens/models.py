@@ -29,6 +29,9 @@ class AccessToken(Entity, table=True):
         sa.CheckConstraint("kind IN ('personal', 'access', 'refresh')", name="known_kind"),
         sa.Index("ix_access_token_person_kind", "person_id", "kind"),
         sa.Index("ix_access_token_partner", "partner_id"),
+        # The purge finds tokens past their expiry, or revoked, older than the retention.
+        sa.Index("ix_access_token_expires_at", "expires_at"),
+        sa.Index("ix_access_token_revoked_at", "revoked_at"),
     )
 
     kind: str = Field(sa_type=sa.String(16))

@@ -20,7 +20,12 @@ class PersonalTokenCreate(Input):
         max_length=50,
         description="Chapters whose subtrees bound the token; omitted means the caller's reach.",
     )
-    expires_in_days: int = Field(ge=1, le=365, description="Lifetime in days, 1–365.")
+    expires_in_days: int = Field(
+        ge=1,
+        le=3_650,
+        description="Lifetime in days, from 1 to MAKESENSE_PERSONAL_TOKEN_MAX_DAYS (365 unless "
+        "configured otherwise).",
+    )
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from makesense_api.authz.principal import ALL_SCOPES, Principal, Scope
 from makesense_api.chapters import service as chapters
+from makesense_api.config import get_settings
 from makesense_api.context import Ctx
 from makesense_api.kit.clock import as_utc, utcnow
 from makesense_api.kit.db import use_case, write_intent
 from makesense_api.kit.errors import Conflict, FieldError, Forbidden, NotFound
+from makesense_api.kit.pagination import Page, Window, keyset_page
 from makesense_api.kit.schemas import parse, raise_if
 from makesense_api.partners.models import PartnerOrganisation
 from makesense_api.people.models import Person
@@ -241,6 +243,9 @@ async def create_personal(ctx: Ctx, data: PersonalTokenCreate | dict[str, Any]) 
     now = utcnow()
     async with use_case(ctx.session):
         errors = _scope_errors(ctx, data.scopes)
+        longest = get_settings().personal_token_max_days
+        if data.expires_in_days > longest:
+            errors.append(FieldError("expires_in_days", f"must be at most {longest} days"))
         reach = await _reach(ctx, data.reach, errors)
         raise_if(list(errors))
         active = select(sa.func.count()).select_from(AccessToken).where(*_live(person_id, now))
@@ -271,6 +276,31 @@ async def list_personal(ctx: Ctx) -> list[TokenView]:
         .execution_options(populate_existing=True)
     )
     return [_view(row) for row in (await ctx.session.exec(stmt)).all()]
+
+
+async def page_personal(ctx: Ctx, window: Window) -> Page[TokenView]:
+    """The calling person's live personal tokens, oldest first, a page at a time."""
+    person_id = _calling_person(ctx)
+    stmt = select(AccessToken).where(*_live(person_id, utcnow()))
+    page = await keyset_page(
+        ctx.session,
+        stmt.execution_options(populate_existing=True),
+        [col(AccessToken.created_at), col(AccessToken.id)],
+        lambda t: [t.created_at, t.id],
+        window,
+        20,
+    )
+    return page.replace([_view(row) for row in page.items])
+
+
+async def get_personal(ctx: Ctx, token_id: uuid.UUID) -> TokenView:
+    """One of the calling person's live personal tokens; any other id is not found."""
+    person_id = _calling_person(ctx)
+    stmt = select(AccessToken).where(col(AccessToken.id) == token_id, *_live(person_id, utcnow()))
+    row = (await ctx.session.exec(stmt.execution_options(populate_existing=True))).first()
+    if row is None:
+        raise NotFound("token", token_id)
+    return _view(row)
 
 
 async def revoke(ctx: Ctx, token_id: uuid.UUID) -> None:

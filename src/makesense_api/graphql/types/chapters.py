@@ -17,6 +17,7 @@ from makesense_api.people.schemas import MembershipView
 
 if TYPE_CHECKING:
     from makesense_api.graphql.queries_events import ChapterEventFilterInput
+    from makesense_api.graphql.types.access import OAuthClient, PartnerGrant
     from makesense_api.graphql.types.events import Event
     from makesense_api.graphql.types.impact import ImpactPeriod, ImpactReport
     from makesense_api.graphql.types.people import Person
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 EVENTS = "makesense_api.graphql.types.events"
 EVENT_FILTERS = "makesense_api.graphql.queries_events"
 IMPACT = "makesense_api.graphql.types.impact"
+ACCESS = "makesense_api.graphql.types.access"
 
 
 @strawberry.type(description="A way to reach a chapter.")
@@ -166,6 +168,39 @@ class Chapter(Node):
             end=to,
             detail=detail,
         )
+
+
+    @strawberry.field(
+        description="OAuth clients this chapter registered, oldest first; empty unless the "
+        "caller administers the chapter (with `chapters:write`)."
+    )
+    async def oauth_clients(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size, 1–100.")] = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor to follow.")] = None,
+    ) -> Connection[Annotated["OAuthClient", strawberry.lazy(ACCESS)]]:
+        from makesense_api.graphql.types.access import OAuthClient, chapter_clients_loader
+
+        key = (self.raw_id, window(first, after, None, None))
+        page = await chapter_clients_loader(info).load(key)
+        return connection(page.replace([OAuthClient.from_view(v) for v in page.items]))
+
+    @strawberry.field(
+        description="Partner grants on this chapter, oldest first; empty unless the caller "
+        "administers the chapter (with `chapters:write`)."
+    )
+    async def partner_grants(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size, 1–100.")] = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor to follow.")] = None,
+    ) -> Connection[Annotated["PartnerGrant", strawberry.lazy(ACCESS)]]:
+        from makesense_api.graphql.types.access import PartnerGrant, chapter_grants_loader
+
+        key = (self.raw_id, window(first, after, None, None))
+        page = await chapter_grants_loader(info).load(key)
+        return connection(page.replace([PartnerGrant.from_view(v) for v in page.items]))
 
 
 @strawberry.type(description="A person's role in a chapter (and, by inheritance, its subtree).")

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.scalars import JSON
 
 from makesense_api.graphql import loaders
 from makesense_api.graphql.context import Info
@@ -14,7 +15,9 @@ from makesense_api.people import service as people
 from makesense_api.people.schemas import PersonView
 
 if TYPE_CHECKING:
+    from makesense_api.graphql.types.access import PersonalAccessToken
     from makesense_api.graphql.types.events import Registration, RegistrationStatus
+    from makesense_api.graphql.types.feeds import FeedToken
 
 EVENTS = "makesense_api.graphql.types.events"
 
@@ -95,6 +98,28 @@ class Viewer:
         return Person.from_view(view) if view else None
 
     @strawberry.field(
+        description="Everything held about the caller, as one JSON document: profile, login "
+        "(without its hash), memberships, registrations, contributions, enrolments, consents "
+        "and token metadata (person tokens with `profile`)."
+    )
+    async def data_export(self, info: Info) -> JSON:
+        from makesense_api.people import privacy
+
+        return JSON(await privacy.export(info.context.ctx))
+
+    @strawberry.field(
+        description="The caller's live calendar feed tokens, newest first (person tokens with "
+        "`profile`; at most 20)."
+    )
+    async def feed_tokens(
+        self, info: Info
+    ) -> list[Annotated["FeedToken", strawberry.lazy("makesense_api.graphql.types.feeds")]]:
+        from makesense_api.feeds import tokens as feed_tokens
+        from makesense_api.graphql.types.feeds import FeedToken
+
+        return [FeedToken.from_view(v) for v in await feed_tokens.list_tokens(info.context.ctx)]
+
+    @strawberry.field(
         description="The caller's own registrations, in the order they were first made "
         "(person tokens with `profile` or `registrations:read`)."
     )
@@ -117,6 +142,28 @@ class Viewer:
             status=value_of(status),
         )
         return connection(page.replace([Registration.from_view(v) for v in page.items]))
+
+    @strawberry.field(
+        description="The caller's live personal access tokens, oldest first (person tokens "
+        "with `profile`)."
+    )
+    async def personal_access_tokens(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size, 1–100.")] = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor to follow.")] = None,
+        last: Annotated[
+            int | None, strawberry.argument(description="Page size from the end.")
+        ] = None,
+        before: Annotated[str | None, strawberry.argument(description="Cursor to precede.")] = None,
+    ) -> Connection[
+        Annotated["PersonalAccessToken", strawberry.lazy("makesense_api.graphql.types.access")]
+    ]:
+        from makesense_api.graphql.types.access import PersonalAccessToken
+        from makesense_api.tokens import service as tokens
+
+        page = await tokens.page_personal(info.context.ctx, window(first, after, last, before))
+        return connection(page.replace([PersonalAccessToken.from_view(v) for v in page.items]))
 
 
 def viewer_of(info: Info) -> Viewer:

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: endpoints, the outbox fan-out, signed deliveries and their log."""
