@@ -71,7 +71,7 @@ async def test_feed_token_life_cycle_over_rest(
     assert created.status_code == 201, created.text
     body = created.json()
     token = body["token"]
-    assert token.startswith("msk_feed_") and feed_tokens.well_formed(token)
+    assert token.startswith("msk_feed_") and feed_tokens.is_feed_token(token)
     assert body["feed_url"] == f"http://testserver{FEED}?token={token}"
     assert body["prefix"] == token[:17] and body["last_used_at"] is None
     row = (await factory.ctx.session.exec(select(FeedToken))).one()

@@ -232,7 +232,9 @@ async def test_event_registrations_feed_for_organizers(
     assert assert_problem(mixed, 422, "validation_failed")["errors"][0]["field"] == "status"
 
 
-async def test_my_registrations_feed(system: Ctx, factory: Factory, tree: Tree) -> None:
+async def test_my_registrations_feed(
+    client: httpx.AsyncClient, system: Ctx, factory: Factory, tree: Tree
+) -> None:
     from makesense_api.authz.principal import Principal
     from makesense_api.events import registrations
     from makesense_api.feeds import registrations as registration_feeds
@@ -251,6 +253,13 @@ async def test_my_registrations_feed(system: Ctx, factory: Factory, tree: Tree) 
     page = await registration_feeds.my_changes(mine, since)
     assert [(r.id, r.status) for r in page.items] == [(new.id, "registered"),
                                                       (old.id, "cancelled")]
+    token = bearer(await factory.token(me, {"profile"}))
+    items = await feed(client, "/v1/me/registrations", since.isoformat(), token, limit=1)
+    assert [(i["id"], i["status"]) for i in items] == [(str(new.id), "registered"),
+                                                       (str(old.id), "cancelled")]
+    mixed = await client.get("/v1/me/registrations", headers=token,
+                             params={"updated_since": since.isoformat(), "status": "registered"})
+    assert assert_problem(mixed, 422, "validation_failed")["errors"][0]["field"] == "status"
     with pytest.raises(Unauthenticated):
         await registration_feeds.my_changes(Ctx.of(system.session, Principal.anonymous()), since)
     partner = await factory.partner()

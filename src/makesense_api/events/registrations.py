@@ -323,11 +323,9 @@ async def pages_for_events(
     return {eid: p.replace([by_id[r.id] for r in p.items]) for eid, p in pages.items()}
 
 
-async def my_registrations(
-    ctx: Ctx, after: Cursor = None, limit: int = 20, status: str | None = None
-) -> Page[RegistrationView]:
-    """The caller's own registrations, in the order they were first made."""
-    wanted = _status(status)
+def own_registrations_of(ctx: Ctx) -> uuid.UUID:
+    """The person whose own registrations the caller reads (`profile` or
+    `registrations:read`); raises for anonymous callers, partners and missing scopes."""
     me = acts_for_self(ctx)
     if me is None:
         if ctx.principal.is_anonymous:
@@ -335,6 +333,16 @@ async def my_registrations(
         if ctx.principal.person_id is None:
             raise Forbidden("only a person has registrations of their own")
         ctx.authz.require_scope(Scope.REGISTRATIONS_READ)
+        raise Forbidden("this token may not read the person's registrations")
+    return me
+
+
+async def my_registrations(
+    ctx: Ctx, after: Cursor = None, limit: int = 20, status: str | None = None
+) -> Page[RegistrationView]:
+    """The caller's own registrations, in the order they were first made."""
+    wanted = _status(status)
+    me = own_registrations_of(ctx)
     stmt = select(Registration).where(
         Registration.person_id == me, visible_registrations_clause(ctx)
     )

@@ -17,11 +17,11 @@ from makesense_api.authz.principal import Scope
 from makesense_api.chapters.models import Chapter
 from makesense_api.context import Ctx
 from makesense_api.events import registrations
-from makesense_api.events.access import acts_for_self, load_visible, visible_registrations_clause
+from makesense_api.events.access import load_visible, visible_registrations_clause
 from makesense_api.events.models import Registration
 from makesense_api.events.schemas import RegistrationView
 from makesense_api.feeds.changes import Gone, Source, changes_since
-from makesense_api.kit.errors import Forbidden, NotFound, Unauthenticated
+from makesense_api.kit.errors import NotFound
 from makesense_api.kit.pagination import Cursor, Page
 
 ENTITY = "registration"
@@ -54,13 +54,7 @@ async def my_changes(
     """The caller's own registrations changed after `since` (`profile` or
     `registrations:read`). A person's registrations are deleted only with the person, so
     no tombstone concerns the feed."""
-    me = acts_for_self(ctx)
-    if me is None:
-        if ctx.principal.is_anonymous:
-            raise Unauthenticated()
-        if ctx.principal.person_id is None:
-            raise Forbidden("only a person has registrations of their own")
-        ctx.authz.require_scope(Scope.REGISTRATIONS_READ)
+    me = registrations.own_registrations_of(ctx)
     mine = col(Registration.person_id) == me
     source = Source(
         table=Registration,

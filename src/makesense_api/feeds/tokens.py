@@ -17,7 +17,6 @@ A token reads `msk_feed_<secret><check>`, built like the other tokens of `tokens
 
 import contextlib
 import logging
-import secrets
 import uuid
 from datetime import datetime
 from typing import Any
@@ -40,13 +39,11 @@ from makesense_api.kit.db import use_case, write_intent
 from makesense_api.kit.errors import Conflict, Forbidden, NotFound
 from makesense_api.kit.schemas import parse
 from makesense_api.people.models import Person
-from makesense_api.tokens.service import USE_RESOLUTION, _base62, _checksum, hash_token
+from makesense_api.tokens.service import USE_RESOLUTION, hash_token, new_secret, well_formed
 
 log = logging.getLogger(__name__)
 
 PREFIX = "msk_feed_"
-SECRET_LEN = 43  # 62**43 > 2**256, as in tokens.service
-TOKEN_LEN = len(PREFIX) + SECRET_LEN + 6
 DISPLAY_LEN = 8
 MAX_LIVE = 20
 FEED_PATH = "/v1/me/events.ics"
@@ -58,15 +55,12 @@ FEED_SCOPES = frozenset({Scope.PROFILE, Scope.CHAPTERS_READ})
 
 def new_feed_token() -> str:
     """A fresh feed token with 256 bits from `secrets`."""
-    body = PREFIX + _base62(int.from_bytes(secrets.token_bytes(32)), SECRET_LEN)
-    return body + _checksum(body)
+    return new_secret(PREFIX)
 
 
-def well_formed(token: str) -> bool:
+def is_feed_token(token: str) -> bool:
     """Whether `token` could be a feed token (prefix, length, check), before any lookup."""
-    if not token.startswith(PREFIX) or len(token) != TOKEN_LEN:
-        return False
-    return _checksum(token[:-6]) == token[-6:]
+    return well_formed(token, PREFIX)
 
 
 def feed_url(base_url: str, token: str) -> str:
@@ -161,7 +155,7 @@ async def lookup(session: AsyncSession, token: str) -> FeedAccess | None:
     Rejected alike: malformed strings, unknown hashes, revoked tokens, erased persons. Only
     the token's id is ever logged.
     """
-    if not well_formed(token):
+    if not is_feed_token(token):
         return None
     stmt = (
         select(FeedToken.id, FeedToken.person_id, FeedToken.last_used_at, FeedToken.revoked_at)

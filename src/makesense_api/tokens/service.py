@@ -82,21 +82,33 @@ def _checksum(text: str) -> str:
     return _base62(zlib.crc32(text.encode()), _CHECK_LEN)
 
 
-def new_token(kind: TokenKind) -> str:
-    """A fresh token of `kind` with 256 bits from `secrets`."""
-    body = PREFIXES[kind] + _base62(int.from_bytes(secrets.token_bytes(32)), _SECRET_LEN)
+def new_secret(prefix: str) -> str:
+    """A fresh `prefix`ed token with 256 bits from `secrets` and a CRC check, so that leaked
+    tokens can be recognised and typos refused before any lookup."""
+    body = prefix + _base62(int.from_bytes(secrets.token_bytes(32)), _SECRET_LEN)
     return body + _checksum(body)
+
+
+def well_formed(token: str, prefix: str) -> bool:
+    """Whether `token` has the shape `new_secret(prefix)` gives: length, alphabet, check."""
+    rest = token.removeprefix(prefix)
+    if rest == token or len(rest) != _SECRET_LEN + _CHECK_LEN:
+        return False
+    if not all(c in _BASE62 for c in rest):
+        return False
+    return _checksum(token[:-_CHECK_LEN]) == token[-_CHECK_LEN:]
+
+
+def new_token(kind: TokenKind) -> str:
+    """A fresh token of `kind`."""
+    return new_secret(PREFIXES[kind])
 
 
 def token_kind(token: str) -> TokenKind | None:
     """The kind of a well-formed token (prefix, length, alphabet, checksum); else None."""
     for kind, prefix in PREFIXES.items():
         if token.startswith(prefix):
-            rest = token[len(prefix) :]
-            if len(rest) != _SECRET_LEN + _CHECK_LEN or not all(c in _BASE62 for c in rest):
-                return None
-            body, check = token[:-_CHECK_LEN], token[-_CHECK_LEN:]
-            return kind if _checksum(body) == check else None
+            return kind if well_formed(token, prefix) else None
     return None
 
 
