@@ -7,8 +7,9 @@ never hanging; no registration is half made. When it returns, the same process s
 While Redis is away: rate limits are counted in process memory and requests are never refused
 for it; when it returns, the shared budgets are used again.
 
-Needs PostgreSQL (`make test-postgres`) and, for the Redis case, Redis on 127.0.0.1:6379;
-`.ci/run` provides both.
+The server tests need PostgreSQL (`make test-postgres`) and, for the Redis case, Redis on
+127.0.0.1:6379; `.ci/run` provides both. The in-process tests first check the same answers
+with an engine pointed at a port where nothing listens, on any machine.
 """
 
 import asyncio
@@ -23,25 +24,25 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from asgi_lifespan import LifespanManager
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from makesense_api.app import create_app
 from makesense_api.cli import migrate_database
 from makesense_api.config import Settings
 from makesense_api.graphql.subscriptions import TRY_AGAIN_LATER
-from makesense_api.kit.db import Database
+from makesense_api.kit.db import Database, unavailable
 from tests.faults import Proxy, Served, answers, proxy_to, serve
-from tests.live import LiveServer, scratch_database
+from tests.live import LiveServer, free_port, scratch_database
 from tests.test_subscriptions import REGISTER, SEATS, gid, gql
 from tests.test_subscriptions import socket as ws_socket
 
 ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.processes,
-    pytest.mark.skipif(
-        not ON_POSTGRES, reason="needs PostgreSQL: run `make test-postgres` (.ci/run does)"
-    ),
-]
+needs_postgres = pytest.mark.skipif(
+    not ON_POSTGRES, reason="needs PostgreSQL: run `make test-postgres` (.ci/run does)"
+)
 
 FAIL_FAST_S = 6.0  # bound on any answer while the database is away (pool timeout 2 s)
 RECOVER_S = 20.0
@@ -55,6 +56,62 @@ class World:
     database_url: str
     event_id: uuid.UUID
     tokens: list[str]
+
+
+@pytest.fixture
+async def unreachable(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in process, its engine pointed at a loopback port where nothing listens."""
+    settings = Settings(
+        database_url=f"postgresql+asyncpg://app@127.0.0.1:{free_port()}/gone",
+        db_pool_timeout=1.0,
+        environment="test",
+    )
+    database = Database.from_settings(settings)
+    app = create_app(settings, database)
+    try:
+        async with LifespanManager(app) as manager:
+            transport = httpx.ASGITransport(app=manager.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                yield client
+    finally:
+        await database.dispose()
+
+
+async def test_an_unreachable_database_gives_503_with_retry_after_not_500(
+    unreachable: httpx.AsyncClient,
+) -> None:
+    assert (await unreachable.get("/livez")).status_code == 200
+    assert (await unreachable.get("/readyz")).status_code == 503
+    rest, _ = await _timed(unreachable.get("/v1/events"))
+    _assert_unavailable(rest)
+    assert rest.headers["content-type"] == "application/problem+json"
+    assert rest.json()["code"] == "service_unavailable"
+    for media in ("application/json", "application/graphql-response+json"):
+        query = await unreachable.post(
+            "/graphql", json={"query": EVENTS_QUERY}, headers={"accept": media}
+        )
+        _assert_unavailable(query)
+        [error] = query.json()["errors"]
+        assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE", "retryAfter": 5}
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (ConnectionRefusedError(111, "refused"), True),
+        (PoolTimeout("no connection"), True),
+        (TimeoutError(), True),
+        (IntegrityError("INSERT", {}, Exception("duplicate")), False),
+        (ValueError("bad"), False),
+    ],
+)
+def test_unavailable_tells_outages_from_statement_errors(
+    exc: BaseException, expected: bool
+) -> None:
+    assert unavailable(exc) is expected
+    wrapped = RuntimeError("wrapped")
+    wrapped.__cause__ = exc
+    assert unavailable(wrapped) is expected
 
 
 @pytest.fixture
@@ -138,6 +195,9 @@ async def _wait_status(http: httpx.AsyncClient, path: str, status: int, within: 
         await asyncio.sleep(0.2)
 
 
+@pytest.mark.postgres
+@pytest.mark.processes
+@needs_postgres
 async def test_postgres_outage_fails_fast_with_503_and_recovers_without_restart(
     world: World,
 ) -> None:
@@ -205,6 +265,7 @@ needs_redis = pytest.mark.skipif(
 
 
 @pytest.mark.redis
+@pytest.mark.processes
 @needs_redis
 async def test_redis_outage_falls_back_to_local_limits_and_recovers(tmp_path: Path) -> None:
     """Rate limits go on in process memory; subscriptions are closed with 1013 (try again

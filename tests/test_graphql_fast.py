@@ -98,8 +98,7 @@ async def test_the_served_app_freezes_its_startup_heap(
 @pytest.mark.postgres
 async def test_a_dropped_connection_costs_one_statement(settings: Settings) -> None:
     if not settings.database_url.startswith("postgresql"):
-        pytest.skip("needs PostgreSQL: TEST_DATABASE_URL=postgresql+asyncpg://… pytest "
-                    "tests/test_graphql_fast.py")
+        pytest.skip("needs PostgreSQL: run `make test-postgres` (.ci/run does)")
     engine = create_engine(settings.model_copy(update={"db_pool_size": 2, "db_max_overflow": 0}))
     other = create_engine(settings)
     try:

@@ -133,6 +133,7 @@ class World:
                 hours=hours,
                 created_at=at,
                 updated_at=at,
+                answered_at=at if status in ("accepted", "done") else None,
             )
         )
         await rollup.refresh_people(self.session, [person_id])
@@ -337,7 +338,7 @@ async def test_accepted_and_done_contributions_count_offered_and_declined_do_not
     await world.contribution("paris", later, "done", utc(2026, 8, 1), hours=2)
     got = await impact.report(system, {"chapter_id": tree["france"].id, **Y2026})
     assert [p.mobilised for p in got.periods] == [2, 1]
-    # Hours are those of contributions done, dated by their last change.
+    # Hours are those of contributions done, dated by when they were answered.
     assert [p.volunteer_hours for p in got.periods] == [4.5, 2.0]
     lagos = await impact.report(system, {"chapter_id": tree["lagos"].id, **Y2026})
     assert [(p.mobilised, p.volunteer_hours) for p in lagos.periods] == [(0, 0.0), (0, 0.0)]

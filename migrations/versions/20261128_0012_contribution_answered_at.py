@@ -26,27 +26,30 @@ down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-ANSWERED = "status IN ('accepted', 'done')"
+ANSWERED = "contribution.status IN ('accepted', 'done')"
 
 BACKFILL = [
+    # One pass over the acceptance events (`subject_id` is the contribution; no index on it).
     f"""
-UPDATE contribution SET answered_at = (
-    SELECT MIN(de.created_at) FROM domain_event de
-    WHERE de.type = 'contribution.accepted' AND de.subject_id = contribution.id
-)
-WHERE {ANSWERED}
-""",
-    f"UPDATE contribution SET answered_at = updated_at WHERE {ANSWERED} AND answered_at IS NULL",
+UPDATE contribution SET answered_at = accepted.at
+FROM (
+    SELECT subject_id, MIN(created_at) AS at FROM domain_event
+    WHERE type = 'contribution.accepted' GROUP BY subject_id
+) AS accepted
+WHERE accepted.subject_id = contribution.id AND {ANSWERED}
+""",  # noqa: S608 (constant SQL)
+    f"UPDATE contribution SET answered_at = updated_at WHERE {ANSWERED} AND answered_at IS NULL",  # noqa: S608 (constant SQL)
 ]
 
 # The contributors whose contributions are now dated differently: their rollup rows change.
-MOVED = f"SELECT person_id FROM contribution WHERE {ANSWERED} AND answered_at <> updated_at"
+MOVED = f"SELECT person_id FROM contribution WHERE {ANSWERED} AND answered_at <> updated_at"  # noqa: S608
 
 
 def _revision_0006() -> Any:
     path = Path(__file__).with_name("20261128_0006_impact_rollup.py")
     spec = importlib.util.spec_from_file_location("impact_rollup_0006", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -73,7 +76,7 @@ def _rebuild(dated_by: str) -> None:
     if dialect == "postgresql":
         # A one-off pass over the contributions and their people's facts, not a request.
         op.execute(sa.text("SET LOCAL statement_timeout = 0"))
-    op.execute(sa.text(f"DELETE FROM mobilisation WHERE person_id IN ({MOVED})"))
+    op.execute(sa.text(f"DELETE FROM mobilisation WHERE person_id IN ({MOVED})"))  # noqa: S608
     op.execute(sa.text(rollup_sql(dialect, dated_by)))
 
 

@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -68,6 +69,8 @@ GRAPHQL_HEADERS = {
 }
 RAW_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 TARGET_RATIO = 0.5
+# Production settings demand an issuer and a key for webhook secrets; neither is used here.
+BENCH_SECRET_KEY = secrets.token_urlsafe(32)
 TARGET_RSS_MB = 150.0
 
 
@@ -191,6 +194,8 @@ def servers(url: str, workdir: Path) -> Iterator[tuple[Server, Server]]:
             "MAKESENSE_HOST": "127.0.0.1",
             "MAKESENSE_PORT": str(api_port),
             "MAKESENSE_RATELIMIT_ENABLED": "false",
+            "MAKESENSE_OAUTH_ISSUER": f"http://127.0.0.1:{api_port}",
+            "MAKESENSE_WEBHOOKS_SECRET_KEY": BENCH_SECRET_KEY,
         }
         with api_log.open("wb") as out:
             api = subprocess.Popen(
@@ -492,7 +497,8 @@ async def round_trips(url: str, warmup: int = 20, counted: int = 20) -> dict[str
     result: dict[str, float] = {}
     try:
         settings = Settings(database_url=through.render_as_string(hide_password=False),
-                            environment="production")
+                            environment="production", oauth_issuer="http://127.0.0.1",
+                            webhooks_secret_key=BENCH_SECRET_KEY)
         database = Database.from_settings(settings)
         apps: list[tuple[str, Any, Target]] = [
             ("graphql", create_app(settings, database), GRAPHQL),
