@@ -378,3 +378,32 @@ async def test_erasure_frees_seats_at_upcoming_events(
         .execution_options(populate_existing=True)
     )).all())
     assert statuses == {zelda.person_id: "cancelled", next_in_line: "registered"}
+
+
+async def test_erasure_removes_webhook_payloads_naming_the_person(
+    session: AsyncSession, factory: Factory, tree: dict[str, ChapterView]
+) -> None:
+    from makesense_api.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    pid = await member(
+        factory, tree["paris"], Role.MEMBER, display_name="Hooked", email="hooked@example.org"
+    )
+    endpoint = WebhookEndpoint(
+        url="https://hooks.example.org/in", event_types=["membership.created"],
+        chapter_id=tree["paris"].id, secret="plain:whsec_x", scopes=["people:read"],
+    )
+    session.add(endpoint)
+    await session.flush()
+    naming = WebhookDelivery(
+        endpoint_id=endpoint.id, msg_id="msg_naming", event_type="membership.created",
+        body=f'{{"data": {{"person": {{"id": "{pid}", "email": "hooked@example.org"}}}}}}',
+    )
+    other = WebhookDelivery(
+        endpoint_id=endpoint.id, msg_id="msg_other", event_type="membership.created",
+        body='{"data": {"person": {"id": "someone else"}}}',
+    )
+    session.add_all([naming, other])
+    await session.flush()
+    await privacy.erase(as_person(session, pid), None)
+    left = (await session.exec(select(WebhookDelivery.msg_id))).all()
+    assert list(left) == ["msg_other"]

@@ -564,3 +564,32 @@ async def test_every_event_type_has_a_payload_for_an_owner_who_may_read_it(
     anonymous = Ctx.of(session, Principal.anonymous())
     assert await catalog.data_for(anonymous, "registration.created", registration.id) is None
     assert await catalog.data_for(anonymous, "event.published", event.id) is not None
+
+
+async def test_payloads_show_only_to_callers_holding_the_scopes_they_were_read_with(
+    world: World, session: AsyncSession, loopback: None
+) -> None:
+    endpoint_id, _ = await paris_endpoint(
+        world, "http://127.0.0.1:9/hook", ["membership.created"]
+    )
+    delivery = await webhooks.ping(world.admin_ctx, endpoint_id)
+    assert delivery.body is not None
+    narrow = Ctx.of(session, Principal.person(world.admin, {"webhooks:read", "webhooks:write"}))
+    [seen] = (await webhooks.list_deliveries(narrow, endpoint_id)).items
+    assert seen.id == delivery.id and seen.body is None
+    assert (await webhooks.get_delivery(narrow, delivery.id)).body is None
+    assert (await webhooks.get_delivery(world.admin_ctx, delivery.id)).body == delivery.body
+    # Sending the payloads elsewhere keeps only the scopes the caller holds.
+    before = await session.get(WebhookEndpoint, endpoint_id)
+    assert before is not None and "people:read" in before.scopes
+    await webhooks.update(narrow, endpoint_id, {"url": "http://127.0.0.1:10/elsewhere"})
+    row = await session.get(WebhookEndpoint, endpoint_id, populate_existing=True)
+    assert row is not None and set(row.scopes) == {"webhooks:read"}
+
+
+async def test_a_url_the_dispatcher_could_not_call_is_refused(
+    world: World, loopback: None
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        await paris_endpoint(world, "http://127.0.0.1:9/hook\x01", ["event.published"])
+    assert refused.value.errors[0].field == "url"

@@ -58,6 +58,7 @@ from makesense_api.programs.models import Enrolment, Program
 from makesense_api.projects.models import Contribution, Need, Project, ProjectOwner
 from makesense_api.tokens.models import AccessToken, TokenKind
 from makesense_api.tokens.service import PREFIXES
+from makesense_api.webhooks.models import WebhookDelivery
 
 FORMAT = "makesense-personal-data/1"
 ERASED_NAME = "Former member"
@@ -319,6 +320,11 @@ async def _remove_access(ctx: Ctx, pid: uuid.UUID) -> None:
         await ctx.session.exec(delete(table).where(col(table.person_id) == pid))
     await ctx.session.exec(
         sa.update(Contribution).where(col(Contribution.person_id) == pid).values(message=None)
+    )
+    # Webhook payloads are copies of what the person's rows said: those naming the person go,
+    # sent or pending, with their attempt log (cascade).
+    await ctx.session.exec(
+        delete(WebhookDelivery).where(col(WebhookDelivery.body).contains(str(pid)))
     )
 
 

@@ -71,7 +71,10 @@ class WebhookDelivery(Out):
     last_status_code: int | None
     completed_at: datetime | None
     created_at: datetime
-    body: str = Field(description="The exact JSON body sent.")
+    body: str | None = Field(
+        description="The exact JSON body sent; null for callers that lack one of the scopes "
+        "the payload was read with."
+    )
 
 
 class WebhookAttempt(Out):

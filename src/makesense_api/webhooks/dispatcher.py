@@ -216,6 +216,8 @@ async def _attempt(
         return Outcome(None, timeout, took()), "timeout"
     except httpx.HTTPError as exc:
         return Outcome(None, f"{type(exc).__name__}: {exc}"[:300], took()), "connection"
+    except (httpx.InvalidURL, ValueError) as exc:  # a URL httpx cannot send to
+        return Outcome(None, f"refused: {exc}"[:300], took()), "refused"
 
 
 # -- recording ----------------------------------------------------------------------------
@@ -271,6 +273,8 @@ def _committed(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _rolled_back(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint rolled back: the transaction goes on
+        return
     session.info.pop("outbox", None)
 
 

@@ -99,4 +99,4 @@ class DeliveryView:
     last_status_code: int | None
     completed_at: datetime | None
     created_at: datetime
-    body: str
+    body: str | None  # None for callers lacking the scopes the payload was read with

@@ -14,6 +14,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import orjson
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -68,7 +69,13 @@ def view(row: WebhookEndpoint) -> EndpointView:
     )
 
 
-def delivery_view(row: WebhookDelivery) -> DeliveryView:
+def reads_bodies(ctx: Ctx, endpoint_scopes: list[str]) -> bool:
+    """Whether the caller may read the payloads of an endpoint: they were read with the
+    registering token's scopes, so the caller must hold every one of them too."""
+    return all(ctx.principal.has_scope(s) for s in endpoint_scopes)
+
+
+def delivery_view(row: WebhookDelivery, with_body: bool = True) -> DeliveryView:
     return DeliveryView(
         id=row.id,
         endpoint_id=row.endpoint_id,
@@ -81,7 +88,7 @@ def delivery_view(row: WebhookDelivery) -> DeliveryView:
         last_status_code=row.last_status_code,
         completed_at=row.completed_at,
         created_at=row.created_at,
-        body=row.body,
+        body=row.body if with_body else None,
     )
 
 
@@ -150,6 +157,10 @@ def type_errors(types: list[str]) -> list[FieldError]:
 async def url_error(url: str) -> FieldError | None:
     """Why the URL may not be registered (see `webhooks.ssrf`), or None."""
     settings = get_settings()
+    try:
+        httpx.URL(url)  # what the dispatcher sends to must parse
+    except (httpx.InvalidURL, ValueError) as exc:
+        return FieldError("url", f"not a URL that can be called: {exc}")
     try:
         scheme, _, _ = ssrf.parse(url)
         if settings.environment == "production" and scheme != "https":
@@ -262,6 +273,9 @@ async def update(
         if data.subtree_id is not None:
             errors.append(await _subtree_error(ctx, data.subtree_id, row.chapter_id))
         raise_if(errors)
+        if data.url is not None or data.event_types is not None:
+            # Payloads go somewhere new, or say more: never with scopes the caller lacks.
+            row.scopes = [s for s in row.scopes if ctx.principal.has_scope(s)]
         if data.url is not None:
             row.url = data.url
         if data.event_types is not None:
@@ -337,32 +351,34 @@ async def ping(ctx: Ctx, endpoint_id: uuid.UUID) -> DeliveryView:
 
 async def _load_delivery(
     ctx: Ctx, delivery_id: uuid.UUID, permission: Permission
-) -> WebhookDelivery:
+) -> tuple[WebhookDelivery, WebhookEndpoint]:
     ctx.authz.require_scope(WEBHOOKS_REVIEW.scope)
     delivery = await ctx.session.get(WebhookDelivery, delivery_id, populate_existing=True)
     if delivery is None:
         raise NotFound("webhook delivery", delivery_id)
     try:
-        await _load(ctx, delivery.endpoint_id, permission)
+        endpoint = await _load(ctx, delivery.endpoint_id, permission)
     except NotFound:
         raise NotFound("webhook delivery", delivery_id) from None
-    return delivery
+    return delivery, endpoint
 
 
 async def get_delivery(ctx: Ctx, delivery_id: uuid.UUID) -> DeliveryView:
-    """One delivery, for those who may read its endpoint."""
-    return delivery_view(await _load_delivery(ctx, delivery_id, WEBHOOKS_REVIEW))
+    """One delivery, for those who may read its endpoint (its body only for callers holding
+    the scopes it was read with)."""
+    delivery, endpoint = await _load_delivery(ctx, delivery_id, WEBHOOKS_REVIEW)
+    return delivery_view(delivery, reads_bodies(ctx, endpoint.scopes))
 
 
 async def redeliver(ctx: Ctx, delivery_id: uuid.UUID) -> DeliveryView:
     """Send a delivery again now, with the same `webhook-id`, whatever its state."""
     async with use_case(ctx.session):
-        delivery = await _load_delivery(ctx, delivery_id, WEBHOOKS_MANAGE)
+        delivery, endpoint = await _load_delivery(ctx, delivery_id, WEBHOOKS_MANAGE)
         delivery.status = DeliveryStatus.PENDING.value
         delivery.next_attempt_at = utcnow()
         delivery.completed_at = None
         ctx.session.add(delivery)
-    return delivery_view(delivery)
+    return delivery_view(delivery, reads_bodies(ctx, endpoint.scopes))
 
 
 def _status(status: str | None) -> list[sa.ColumnElement[bool]]:
@@ -381,7 +397,8 @@ async def list_deliveries(
     limit: int = 20,
 ) -> Page[DeliveryView]:
     """An endpoint's deliveries, oldest first."""
-    await _load(ctx, endpoint_id, WEBHOOKS_REVIEW)
+    endpoint = await _load(ctx, endpoint_id, WEBHOOKS_REVIEW)
+    with_body = reads_bodies(ctx, endpoint.scopes)
     stmt = select(WebhookDelivery).where(
         WebhookDelivery.endpoint_id == endpoint_id, *_status(status)
     )
@@ -389,7 +406,7 @@ async def list_deliveries(
     page = await keyset_page(
         ctx.session, stmt, order, lambda r: [r.created_at, r.id], after, limit
     )
-    return page.replace([delivery_view(r) for r in page.items])
+    return page.replace([delivery_view(r, with_body) for r in page.items])
 
 
 async def pages_for_endpoints(
@@ -397,6 +414,12 @@ async def pages_for_endpoints(
 ) -> dict[uuid.UUID, Page[DeliveryView]]:
     """The first page of deliveries of each readable endpoint, in one query (nested lists)."""
     readable = list(await get_many(ctx, endpoint_ids))
+    scopes_of: dict[uuid.UUID, list[str]] = {}
+    if readable:
+        rows = select(WebhookEndpoint.id, WebhookEndpoint.scopes).where(
+            col(WebhookEndpoint.id).in_(readable)
+        )
+        scopes_of = {i: list(s) for i, s in (await ctx.session.exec(rows)).all()}
     stmt = select(WebhookDelivery).where(*_status(status))
     pages = await keyset_pages_by(
         ctx.session, WebhookDelivery, stmt, col(WebhookDelivery.endpoint_id), readable,
@@ -405,7 +428,11 @@ async def pages_for_endpoints(
     )
     empty: Page[DeliveryView] = Page([], False, None)
     return {
-        e: pages[e].replace([delivery_view(r) for r in pages[e].items]) if e in pages else empty
+        e: pages[e].replace(
+            [delivery_view(r, reads_bodies(ctx, scopes_of[e])) for r in pages[e].items]
+        )
+        if e in pages
+        else empty
         for e in endpoint_ids
     }
 

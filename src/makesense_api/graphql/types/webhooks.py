@@ -66,7 +66,10 @@ class WebhookDelivery(Node):
     last_status_code: int | None = strawberry.field(description="The last HTTP status.")
     completed_at: datetime | None = strawberry.field(description="When it succeeded or failed.")
     created_at: datetime = strawberry.field(description="When the message was made.")
-    body: str = strawberry.field(description="The exact JSON body sent.")
+    body: str | None = strawberry.field(
+        description="The exact JSON body sent; null for callers that lack one of the scopes "
+        "the payload was read with."
+    )
 
     @classmethod
     def from_view(cls, v: DeliveryView) -> "WebhookDelivery":
